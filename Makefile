@@ -1,0 +1,66 @@
+# callrec — the two set-up commands are `make run` and `make test`.
+
+GO       ?= go
+BIN      := bin/callrec
+CONFIG   ?= callrec.yaml
+# System packages the test suite drives: SIPp (phones and trunk), flite and
+# sox (speech and tones).
+TEST_PKGS := sip-tester flite sox
+STATICCHECK_VERSION := v0.8.2
+
+.PHONY: run build test deps-test lint unit e2e fuzz bench clean
+
+## run: build callrec and serve on the defaults (SQLite + local objects in ./data)
+run: build $(CONFIG)
+	./$(BIN) serve --config $(CONFIG)
+
+$(CONFIG):
+	./$(BIN) config example > $(CONFIG)
+	@echo "wrote $(CONFIG) from 'callrec config example': edit the numbers and trunk.address for your provider"
+
+build:
+	$(GO) build -o $(BIN) ./cmd/callrec
+
+## test: everything CI runs (installs the system packages it needs when run as root)
+test: deps-test lint
+	$(GO) test -count=1 -timeout 20m ./...
+
+deps-test:
+	@missing=""; \
+	for p in $(TEST_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		else echo "missing Debian packages:$$missing (install them as root)"; exit 1; fi; \
+	fi
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" staticcheck ./...
+
+## unit: unit tests only (no SIPp)
+unit:
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /e2e)
+
+## e2e: end-to-end tests against the real binary with SIPp peers
+e2e: deps-test
+	$(GO) test -count=1 -timeout 15m ./e2e/
+
+## fuzz: run every fuzz target for FUZZTIME each (default 20s)
+FUZZTIME ?= 20s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+## bench: concurrent call benchmark (see bench/RESULTS.md)
+N ?= 100
+bench: build deps-test
+	bash bench/calls.sh $(N)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,308 @@
+// Command callrec is a self-hosted SIP media application for on-demand call
+// recording with number masking. Run `callrec help` for usage.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/callrec/callrec/internal/app"
+	"github.com/callrec/callrec/internal/blob"
+	"github.com/callrec/callrec/internal/config"
+	"github.com/callrec/callrec/internal/store"
+)
+
+const usage = `callrec records phone calls through a SIP trunk, masking the owner's number.
+
+Usage:
+  callrec serve   [--config FILE]            answer calls and record them
+  callrec calls list [--json] [--limit N] [--party TEXT] [--direction inbound|outbound] [--config FILE]
+  callrec calls show [--json] [--config FILE] ID
+  callrec config example                     print a documented config file
+  callrec config check [--config FILE]       validate the configuration and exit
+  callrec version                            print the version
+
+The config file is YAML (see 'callrec config example'). --config defaults to
+$CALLREC_CONFIG, else ./callrec.yaml when it exists. Every key can also be set
+by an environment variable: CALLREC_ and the key's path in upper case with
+dots as underscores (sip.listen -> CALLREC_SIP_LISTEN; lists comma-separated).
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = cmdServe(args[1:], stderr)
+	case "calls":
+		err = cmdCalls(args[1:], stdout, stderr)
+	case "config":
+		err = cmdConfig(args[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "callrec", version())
+		return 0
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "callrec: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "callrec: %v\n", err)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "callrec: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: %s\n\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func configFlag(fs *flag.FlagSet) *string {
+	return fs.String("config", "", "config file (default $CALLREC_CONFIG, else ./callrec.yaml if present)")
+}
+
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		path = os.Getenv("CALLREC_CONFIG")
+	}
+	if path == "" {
+		if _, err := os.Stat("callrec.yaml"); err == nil {
+			path = "callrec.yaml"
+		}
+	}
+	cfg, err := config.Load(path, os.Environ())
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func cmdServe(args []string, stderr io.Writer) error {
+	fs := newFlags("serve", "callrec serve [--config FILE]\n\nAnswers calls from the SIP trunk, runs the recording flow and stores call\nrecords and recordings under data_dir. SIGTERM or SIGINT stops taking calls\n(503), lets calls finish for shutdown_grace and finalises every recording.", stderr)
+	cfgPath := configFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{"serve takes no arguments"}
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return app.Serve(ctx, cfg, log)
+}
+
+func cmdConfig(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"config needs a subcommand: example or check"}
+	}
+	switch args[0] {
+	case "example":
+		fmt.Fprint(stdout, config.ExampleYAML)
+		return nil
+	case "check":
+		fs := newFlags("config check", "callrec config check [--config FILE]", stderr)
+		cfgPath := configFlag(fs)
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if _, err := loadConfig(*cfgPath); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "configuration is valid")
+		return nil
+	}
+	return usageError{fmt.Sprintf("unknown config subcommand %q", args[0])}
+}
+
+func cmdCalls(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"calls needs a subcommand: list or show"}
+	}
+	switch args[0] {
+	case "list":
+		return cmdCallsList(args[1:], stdout, stderr)
+	case "show":
+		return cmdCallsShow(args[1:], stdout, stderr)
+	}
+	return usageError{fmt.Sprintf("unknown calls subcommand %q", args[0])}
+}
+
+// openForReading opens the stores read-side for the calls commands.
+func openForReading(cfgPath string) (*store.Store, blob.Store, error) {
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	return app.OpenStores(context.Background(), cfg)
+}
+
+func fillRecordingFile(c *store.Call, bs blob.Store) {
+	if c.RecordingKey == "" {
+		return
+	}
+	if l, ok := bs.(blob.Localer); ok {
+		if p, ok := l.LocalPath(c.RecordingKey); ok {
+			if _, err := os.Stat(p); err == nil {
+				c.RecordingFile = p
+			}
+		}
+	}
+}
+
+func cmdCallsList(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("calls list", "callrec calls list [--json] [--limit N] [--party TEXT] [--direction inbound|outbound] [--config FILE]\n\nLists call records, newest first.", stderr)
+	cfgPath := configFlag(fs)
+	asJSON := fs.Bool("json", false, "print a JSON array")
+	limit := fs.Int("limit", 100, "at most this many calls")
+	offset := fs.Int("offset", 0, "skip this many calls")
+	party := fs.String("party", "", "only calls whose other party's number contains this")
+	direction := fs.String("direction", "", "only inbound or outbound calls")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *direction != "" && *direction != "inbound" && *direction != "outbound" {
+		return usageError{"--direction must be inbound or outbound"}
+	}
+	st, bs, err := openForReading(*cfgPath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	calls, err := st.ListCalls(context.Background(), store.ListOptions{Limit: *limit, Offset: *offset, Party: *party, Direction: *direction})
+	if err != nil {
+		return err
+	}
+	for i := range calls {
+		fillRecordingFile(&calls[i], bs)
+	}
+	if *asJSON {
+		if calls == nil {
+			calls = []store.Call{}
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(calls)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "STARTED\tDIRECTION\tPARTY\tDURATION\tSTATUS\tRECORDING\tID")
+	for _, c := range calls {
+		dur := "-"
+		if c.AnsweredAt != nil && c.EndedAt != nil {
+			dur = c.EndedAt.Sub(*c.AnsweredAt).Round(time.Second).String()
+		}
+		party := c.Party
+		if party == "" {
+			party = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.StartedAt.Local().Format("2006-01-02 15:04:05"), c.Direction, party, dur, c.Status, c.RecordingState, c.ID)
+	}
+	return tw.Flush()
+}
+
+func cmdCallsShow(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("calls show", "callrec calls show [--json] [--config FILE] ID", stderr)
+	cfgPath := configFlag(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{"calls show needs exactly one call ID"}
+	}
+	st, bs, err := openForReading(*cfgPath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := st.GetCall(context.Background(), fs.Arg(0))
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no call with ID %q (see 'callrec calls list')", fs.Arg(0))
+		}
+		return err
+	}
+	fillRecordingFile(c, bs)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(c)
+	}
+	b, _ := json.MarshalIndent(c, "", "  ")
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	for _, k := range []string{"id", "direction", "party", "owner_number", "service_number", "started_at", "answered_at", "ended_at", "status", "hangup_cause", "sip_status", "recording_state", "recording_duration_ms", "recording_key", "recording_file", "pauses"} {
+		v, ok := m[k]
+		if !ok || v == nil {
+			continue
+		}
+		s := fmt.Sprint(v)
+		if k == "pauses" {
+			pb, _ := json.Marshal(v)
+			s = string(pb)
+		}
+		fmt.Fprintf(tw, "%s:\t%s\n", strings.ReplaceAll(k, "_", " "), s)
+	}
+	return tw.Flush()
+}

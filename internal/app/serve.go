@@ -1,0 +1,152 @@
+// Package app wires callrec's parts together for `callrec serve`: the SIP
+// stack, the call runtime with its flow, the call store and the blob store.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"path/filepath"
+	"time"
+
+	sipgosip "github.com/emiago/sipgo/sip"
+
+	"github.com/callrec/callrec/internal/blob"
+	"github.com/callrec/callrec/internal/callflow"
+	"github.com/callrec/callrec/internal/config"
+	"github.com/callrec/callrec/internal/media/stream"
+	"github.com/callrec/callrec/internal/prompts"
+	"github.com/callrec/callrec/internal/runtime"
+	"github.com/callrec/callrec/internal/sip"
+	"github.com/callrec/callrec/internal/store"
+)
+
+// OpenStores opens the call store and the blob store the config names.
+func OpenStores(ctx context.Context, cfg *config.Config) (*store.Store, blob.Store, error) {
+	if cfg.DatabaseDriver() != config.DriverSQLite {
+		return nil, nil, fmt.Errorf("database.url: PostgreSQL is not supported yet; leave database.url empty for SQLite")
+	}
+	st, err := store.Open(ctx, cfg.SQLitePath())
+	if err != nil {
+		return nil, nil, fmt.Errorf("open call store: %w", err)
+	}
+	bs, err := blob.NewLocal(filepath.Join(cfg.DataDir, "objects"))
+	if err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("open object store: %w", err)
+	}
+	return st, bs, nil
+}
+
+// Serve runs callrec until ctx is cancelled, then shuts down gracefully:
+// new calls get 503, calls in progress may finish within
+// cfg.ShutdownGrace, and every recording is finalised.
+func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	// sipgo keeps its UDP size limit in a package variable; large INVITEs
+	// would otherwise fail to send.
+	sipgosip.UDPMTUSize = cfg.SIP.UDPMTU
+
+	st, bs, err := OpenStores(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	pr, err := runtime.LoadPrompts(prompts.Builtin(), cfg.PromptsDir)
+	if err != nil {
+		return err
+	}
+	handler, err := callflow.NewHandler(callflow.Config{
+		ServiceNumber:       cfg.ServiceNumber,
+		OwnerNumber:         cfg.OwnerNumber,
+		OwnerPIN:            cfg.OwnerPIN,
+		DefaultCountryCode:  cfg.DefaultCountryCode,
+		AllowedDestinations: cfg.Destinations(),
+		MaxCallSeconds:      cfg.MaxCallSeconds,
+		RingTimeoutSeconds:  cfg.RingTimeoutSeconds,
+		DigitTimeoutMillis:  cfg.DigitTimeoutMS,
+	})
+	if err != nil {
+		return fmt.Errorf("call flow: %w", err)
+	}
+	mediaAddr, err := netip.ParseAddr(cfg.SIP.MediaAddress)
+	if err != nil {
+		return fmt.Errorf("sip.media_address: %w", err)
+	}
+	lo, hi, err := cfg.SIP.PortRange()
+	if err != nil {
+		return fmt.Errorf("sip.rtp_ports: %w", err)
+	}
+	ports, err := stream.NewPorts(mediaAddr, lo, hi)
+	if err != nil {
+		return fmt.Errorf("sip.rtp_ports: %w", err)
+	}
+	sources, err := cfg.AllowedSources()
+	if err != nil {
+		return fmt.Errorf("trunk.allowed_sources: %w", err)
+	}
+
+	var engine *runtime.Engine
+	sipSrv, err := sip.NewServer(sip.Config{
+		Listen:         cfg.SIP.Listen,
+		UserAgent:      cfg.SIP.UserAgent,
+		TrunkAddress:   cfg.Trunk.Address,
+		TrunkTransport: cfg.Trunk.Transport,
+		TrunkDomain:    cfg.Trunk.DomainName(),
+		Username:       cfg.Trunk.Username,
+		Password:       cfg.Trunk.Password,
+		AllowedSources: sources,
+		Logger:         log,
+	}, func(leg *sip.InboundLeg) { engine.HandleCall(leg) }, func() error { return engine.Admit() })
+	if err != nil {
+		return err
+	}
+	engine, err = runtime.New(runtime.Config{
+		MediaAddress:       mediaAddr,
+		Ports:              ports,
+		Handler:            handler,
+		Dialer:             sipSrv,
+		Prompts:            pr,
+		Store:              st,
+		Blob:               bs,
+		SpoolDir:           filepath.Join(cfg.DataDir, "spool"),
+		ServiceNumber:      cfg.ServiceNumber,
+		OwnerNumber:        cfg.OwnerNumber,
+		MaxConcurrentCalls: cfg.MaxConcurrentCalls,
+		Logger:             log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := engine.Recover(ctx); err != nil {
+		return err
+	}
+
+	sipCtx, stopSIP := context.WithCancel(context.Background())
+	defer stopSIP()
+	errc := make(chan error, 1)
+	go func() { errc <- sipSrv.Serve(sipCtx) }()
+	if cfg.Trunk.Register {
+		go sipSrv.RegisterLoop(sipCtx, cfg.Trunk.RegisterExpiry.D())
+	}
+	log.Info("callrec serving", "sip", cfg.SIP.Listen, "media_address", cfg.SIP.MediaAddress,
+		"rtp_ports", cfg.SIP.RTPPorts, "trunk", cfg.Trunk.Address, "data_dir", cfg.DataDir)
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return err
+	}
+	log.Info("shutting down: refusing new calls", "active_calls", engine.Active(), "grace", cfg.ShutdownGrace.D())
+	sipSrv.Drain()
+	graceCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace.D())
+	engine.Shutdown(graceCtx)
+	cancel()
+	// Let final BYEs and their responses go out before closing sockets.
+	time.Sleep(100 * time.Millisecond)
+	stopSIP()
+	<-errc
+	log.Info("callrec stopped")
+	return nil
+}

@@ -1,0 +1,294 @@
+// Package config holds callrec's one typed configuration: defaults, a YAML
+// file, and per-key overrides from CALLREC_* environment variables, checked
+// by Validate with messages that name the key and say what to change.
+//
+// Precedence, lowest first: Default, the YAML file, the environment. Nothing
+// here reads globals: Load gets the file path and the environment from its
+// caller.
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is callrec's complete configuration. The yaml tags are the key
+// names used in the file; each key's environment variable is derived from
+// them (see Load).
+type Config struct {
+	// ServiceNumber is the public number callers dial, in E.164 form
+	// ("+" and digits). It is shown as caller ID on outbound calls.
+	ServiceNumber string `yaml:"service_number"`
+	// OwnerNumber is the owner's own phone, in E.164 form. Calls from it
+	// are treated as the owner dialling out; inbound calls are bridged to it.
+	OwnerNumber string `yaml:"owner_number"`
+	// OwnerPIN, when set, must be entered before the owner may dial out.
+	OwnerPIN string `yaml:"owner_pin"`
+	// DefaultCountryCode is prefixed to dialled numbers that do not start
+	// with "+" (national format), without the "+".
+	DefaultCountryCode string `yaml:"default_country_code"`
+	// AllowedDestinations lists "+"-prefixes the owner may dial. Empty
+	// means "+" followed by DefaultCountryCode; use Destinations.
+	AllowedDestinations []string `yaml:"allowed_destinations"`
+	// MaxCallSeconds ends any call that lasts longer.
+	MaxCallSeconds int `yaml:"max_call_seconds"`
+	// MaxConcurrentCalls rejects new calls beyond this many.
+	MaxConcurrentCalls int `yaml:"max_concurrent_calls"`
+	// RingTimeoutSeconds is how long an outgoing leg may ring unanswered.
+	RingTimeoutSeconds int `yaml:"ring_timeout_seconds"`
+	// DigitTimeoutMS ends digit collection after this much silence.
+	DigitTimeoutMS int `yaml:"digit_timeout_ms"`
+	// DataDir holds the database and the local object store. A relative
+	// path is relative to the working directory.
+	DataDir string `yaml:"data_dir"`
+	// PromptsDir overrides the built-in prompts with WAV files from this
+	// directory; empty uses the built-in ones.
+	PromptsDir string `yaml:"prompts_dir"`
+	// ShutdownGrace is how long a shutdown waits for calls in progress.
+	ShutdownGrace Duration `yaml:"shutdown_grace"`
+
+	// Log configures logging.
+	Log Log `yaml:"log"`
+	// SIP configures the local SIP and RTP endpoints.
+	SIP SIP `yaml:"sip"`
+	// Trunk configures the SIP trunk (provider or PBX).
+	Trunk Trunk `yaml:"trunk"`
+	// Database configures where call records are kept.
+	Database Database `yaml:"database"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is the minimum level logged: debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text or json.
+	Format string `yaml:"format"`
+}
+
+// SIP configures the local SIP and RTP endpoints.
+type SIP struct {
+	// Listen is the host:port SIP listens on, over both UDP and TCP.
+	Listen string `yaml:"listen"`
+	// MediaAddress is the IP address advertised in SDP and used for RTP.
+	MediaAddress string `yaml:"media_address"`
+	// RTPPorts is the inclusive RTP port range, "min-max"; see PortRange.
+	RTPPorts string `yaml:"rtp_ports"`
+	// UDPMTU is the largest SIP message sent over UDP, in bytes.
+	UDPMTU int `yaml:"udp_mtu"`
+	// UserAgent is sent in User-Agent and Server headers.
+	UserAgent string `yaml:"user_agent"`
+}
+
+// Trunk configures the SIP trunk that connects callrec to the phone network.
+type Trunk struct {
+	// Address is the trunk's host:port.
+	Address string `yaml:"address"`
+	// Transport is udp or tcp.
+	Transport string `yaml:"transport"`
+	// Domain is the host used in Request-URIs and From headers; empty means
+	// the host of Address (see DomainName).
+	Domain string `yaml:"domain"`
+	// Username and Password answer the trunk's digest challenges; set both
+	// or neither.
+	Username string `yaml:"username"`
+	// Password is the digest password for Username.
+	Password string `yaml:"password"`
+	// Register makes callrec REGISTER with the trunk.
+	Register bool `yaml:"register"`
+	// RegisterExpiry is the registration lifetime requested.
+	RegisterExpiry Duration `yaml:"register_expiry"`
+	// AllowedSources lists the IPs or CIDRs that may send SIP requests;
+	// empty means the trunk's own IP; see Config.AllowedSources.
+	AllowedSources []string `yaml:"allowed_sources"`
+}
+
+// Database configures where call records are kept.
+type Database struct {
+	// URL is empty for the SQLite file data_dir/callrec.db. URLs starting
+	// with postgres:// or postgresql:// are reserved for PostgreSQL.
+	URL string `yaml:"url"`
+}
+
+// Database drivers returned by Config.DatabaseDriver.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// SQLiteFile is the name of the SQLite database inside DataDir.
+const SQLiteFile = "callrec.db"
+
+// Default returns the built-in defaults. The result does not validate on its
+// own: service_number, owner_number and trunk.address have no default.
+func Default() *Config {
+	return &Config{
+		DefaultCountryCode: "1",
+		MaxCallSeconds:     14400,
+		MaxConcurrentCalls: 200,
+		RingTimeoutSeconds: 30,
+		DigitTimeoutMS:     2500,
+		DataDir:            "./data",
+		ShutdownGrace:      Duration(30 * time.Second),
+		Log:                Log{Level: "info", Format: "text"},
+		SIP: SIP{
+			Listen:       "127.0.0.1:5060",
+			MediaAddress: "127.0.0.1",
+			RTPPorts:     "20000-20999",
+			UDPMTU:       8192,
+			UserAgent:    "callrec",
+		},
+		Trunk: Trunk{
+			Transport:      "udp",
+			RegisterExpiry: Duration(time.Hour),
+		},
+	}
+}
+
+// Destinations returns the "+"-prefixes the owner may dial: the configured
+// allowed_destinations, or "+" and the default country code when none are
+// configured.
+func (c *Config) Destinations() []string {
+	if len(c.AllowedDestinations) > 0 {
+		out := make([]string, len(c.AllowedDestinations))
+		copy(out, c.AllowedDestinations)
+		return out
+	}
+	return []string{"+" + c.DefaultCountryCode}
+}
+
+// AllowedSources returns the networks that may send SIP requests. When
+// trunk.allowed_sources is set it returns those (a bare IP becomes a /32 or
+// /128). Otherwise it returns the trunk's IP when trunk.address is an IP
+// literal, and an empty list when it is a host name: the caller then decides
+// (for example by resolving the name). "0.0.0.0/0" and "::/0" allow every
+// IPv4 or IPv6 source.
+func (c *Config) AllowedSources() ([]netip.Prefix, error) {
+	if len(c.Trunk.AllowedSources) == 0 {
+		host, _, err := net.SplitHostPort(c.Trunk.Address)
+		if err != nil {
+			return nil, fmt.Errorf("trunk.address: %w", err)
+		}
+		addr, err := netip.ParseAddr(host)
+		if err != nil {
+			return []netip.Prefix{}, nil
+		}
+		addr = addr.Unmap()
+		return []netip.Prefix{netip.PrefixFrom(addr, addr.BitLen())}, nil
+	}
+	out := make([]netip.Prefix, 0, len(c.Trunk.AllowedSources))
+	for i, s := range c.Trunk.AllowedSources {
+		p, err := parseSource(s)
+		if err != nil {
+			return nil, fmt.Errorf("trunk.allowed_sources[%d]: %w", i, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// parseSource parses an IP address or CIDR into a masked prefix.
+func parseSource(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		if p.Addr().Is4In6() {
+			bits := p.Bits() - 96
+			if bits < 0 {
+				return netip.Prefix{}, fmt.Errorf("%q: IPv4-mapped prefix shorter than /96", s)
+			}
+			p = netip.PrefixFrom(p.Addr().Unmap(), bits)
+		}
+		return p.Masked(), nil
+	}
+	addr, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	addr = addr.Unmap()
+	return netip.PrefixFrom(addr, addr.BitLen()), nil
+}
+
+// DomainName returns the host used in Request-URIs and From headers: Domain
+// when set, else the host part of Address.
+func (t Trunk) DomainName() string {
+	if t.Domain != "" {
+		return t.Domain
+	}
+	host, _, err := net.SplitHostPort(t.Address)
+	if err != nil {
+		return t.Address
+	}
+	return host
+}
+
+// PortRange parses RTPPorts ("min-max", inclusive) and returns its bounds.
+// It does not check the range's size or limits; Validate does.
+func (s SIP) PortRange() (lo, hi int, err error) {
+	a, b, ok := strings.Cut(s.RTPPorts, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("%q is not a range \"min-max\"", s.RTPPorts)
+	}
+	lo, err = strconv.Atoi(strings.TrimSpace(a))
+	if err != nil {
+		return 0, 0, fmt.Errorf("%q: lower bound is not a number", s.RTPPorts)
+	}
+	hi, err = strconv.Atoi(strings.TrimSpace(b))
+	if err != nil {
+		return 0, 0, fmt.Errorf("%q: upper bound is not a number", s.RTPPorts)
+	}
+	return lo, hi, nil
+}
+
+// DatabaseDriver returns DriverSQLite when database.url is empty and
+// DriverPostgres for postgres:// and postgresql:// URLs. Any other URL is
+// rejected by Validate; for it DatabaseDriver returns "".
+func (c *Config) DatabaseDriver() string {
+	switch {
+	case c.Database.URL == "":
+		return DriverSQLite
+	case strings.HasPrefix(c.Database.URL, "postgres://"),
+		strings.HasPrefix(c.Database.URL, "postgresql://"):
+		return DriverPostgres
+	default:
+		return ""
+	}
+}
+
+// SQLitePath returns the SQLite database file, data_dir/callrec.db.
+func (c *Config) SQLitePath() string {
+	return filepath.Join(c.DataDir, SQLiteFile)
+}
+
+// Duration is a time.Duration written in configuration as a Go duration
+// string such as "30s", "1m30s" or "1h".
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// String formats d like time.Duration.String.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalText writes d as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) {
+	return []byte(time.Duration(d).String()), nil
+}
+
+// UnmarshalText parses a Go duration string such as "30s" or "1h".
+func (d *Duration) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration; write a number with a unit, such as \"30s\", \"5m\" or \"1h\"", s)
+	}
+	*d = Duration(v)
+	return nil
+}

@@ -1,0 +1,99 @@
+package config
+
+// ExampleYAML is a complete configuration file documenting every key. Each
+// optional key is shown with its default; the three required keys hold
+// example values. Tests load it, so it always matches Default and Validate.
+const ExampleYAML = `# callrec configuration.
+#
+# Every key can also be set by an environment variable: CALLREC_ and the key's
+# path in upper case, with "." replaced by "_" (sip.listen is
+# CALLREC_SIP_LISTEN). Lists are comma-separated; booleans are true, false, 1
+# or 0; durations are Go durations such as "30s" or "1h". The environment
+# overrides this file. CALLREC_CONFIG names this file.
+
+# The public number callers dial, E.164 ("+" and digits). Required.
+# Shown as caller ID when the owner dials out, so the owner's number stays hidden.
+service_number: "+15550100000"
+
+# The owner's own phone, E.164. Required. A call from this number is the owner
+# dialling out; every other call is bridged to it.
+owner_number: "+15550100001"
+
+# Digits the owner must enter before dialling out: 4 to 12 digits, or "" for none.
+owner_pin: ""
+
+# Country calling code, without "+", added to numbers the owner dials in
+# national format (without a leading "+").
+default_country_code: "1"
+
+# "+"-prefixes the owner may dial, such as ["+1", "+44"]. Empty allows only
+# "+" and default_country_code; "+" alone allows every number.
+allowed_destinations: []
+
+# A call is ended after this many seconds.
+max_call_seconds: 14400
+
+# New calls are rejected beyond this many at once.
+max_concurrent_calls: 200
+
+# An outgoing leg that rings longer than this many seconds is abandoned.
+ring_timeout_seconds: 30
+
+# Digit collection ends after this many milliseconds without a key press.
+digit_timeout_ms: 2500
+
+# Directory for the database (callrec.db) and the local object store.
+data_dir: "./data"
+
+# Directory of WAV prompts overriding the built-in ones; "" uses the built-in prompts.
+prompts_dir: ""
+
+# On shutdown, calls in progress get this long to finish before they are ended.
+shutdown_grace: "30s"
+
+log:
+  # Minimum level logged: debug, info, warn or error.
+  level: "info"
+  # text or json.
+  format: "text"
+
+sip:
+  # host:port SIP listens on, over UDP and TCP. Use "0.0.0.0:5060" to listen
+  # on every interface.
+  listen: "127.0.0.1:5060"
+  # IP address advertised in SDP and used for RTP: one the trunk can reach.
+  media_address: "127.0.0.1"
+  # Inclusive RTP port range within 1024-65535, with an even number of ports
+  # (RTP/RTCP pairs).
+  rtp_ports: "20000-20999"
+  # Largest SIP message sent over UDP, in bytes (1280 to 65507); larger ones
+  # fail, so keep this well above the ~1300 bytes of a typical INVITE.
+  udp_mtu: 8192
+  # Sent in User-Agent and Server headers.
+  user_agent: "callrec"
+
+trunk:
+  # The trunk's (provider's or PBX's) host:port. Required.
+  address: "192.0.2.10:5060"
+  # udp or tcp.
+  transport: "udp"
+  # Host used in Request-URIs and From headers; "" uses the host of address.
+  domain: ""
+  # Digest credentials for the trunk: set both, or neither when the trunk
+  # authenticates by source IP.
+  username: ""
+  password: ""
+  # Register with the trunk (needed when it sends calls to a registered contact).
+  register: false
+  # Registration lifetime requested, at least "1m".
+  register_expiry: "1h"
+  # IP addresses or CIDRs allowed to send SIP requests, such as
+  # ["192.0.2.0/24", "2001:db8::1"]. Empty allows only the IP of address when
+  # it is an IP literal. "0.0.0.0/0" and "::/0" allow everyone.
+  allowed_sources: []
+
+database:
+  # "" keeps call records in the SQLite file data_dir/callrec.db.
+  # "postgres://user:password@host/dbname" is reserved for PostgreSQL.
+  url: ""
+`

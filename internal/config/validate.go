@@ -1,0 +1,225 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Limits checked by Validate.
+const (
+	minE164Digits     = 4
+	maxE164Digits     = 15
+	minPINDigits      = 4
+	maxPINDigits      = 12
+	minRTPPort        = 1024
+	maxRTPPort        = 65535
+	minUDPMTU         = 1280
+	maxUDPMTU         = 65507
+	minRegisterExpiry = time.Minute
+)
+
+// problems collects validation problems, each "key: problem; what to do".
+type problems []error
+
+// add records a problem with key.
+func (p *problems) add(key, format string, args ...any) {
+	*p = append(*p, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+}
+
+// Validate checks every key and returns all problems joined, one per line,
+// each in the form "key: problem; what to do". It returns nil when the
+// configuration is usable.
+func (c *Config) Validate() error {
+	var p problems
+
+	checkE164(&p, "service_number", c.ServiceNumber, true)
+	checkE164(&p, "owner_number", c.OwnerNumber, true)
+	if c.ServiceNumber != "" && c.ServiceNumber == c.OwnerNumber {
+		p.add("owner_number", "is the same as service_number; set owner_number to the owner's own phone")
+	}
+	if c.OwnerPIN != "" && (!allDigits(c.OwnerPIN) || len(c.OwnerPIN) < minPINDigits || len(c.OwnerPIN) > maxPINDigits) {
+		p.add("owner_pin", "must be %d to %d digits; set digits only, or leave it empty for no PIN", minPINDigits, maxPINDigits)
+	}
+	if !allDigits(c.DefaultCountryCode) || len(c.DefaultCountryCode) < 1 || len(c.DefaultCountryCode) > 3 || c.DefaultCountryCode[0] == '0' {
+		p.add("default_country_code", "%q is not a country calling code; set 1 to 3 digits without \"+\", such as \"1\" or \"44\"", c.DefaultCountryCode)
+	}
+	for i, d := range c.AllowedDestinations {
+		if !strings.HasPrefix(d, "+") || (d != "+" && !allDigits(d[1:])) || len(d) > 1+maxE164Digits {
+			p.add(fmt.Sprintf("allowed_destinations[%d]", i), "%q is not a number prefix; write \"+\" and up to %d digits, such as \"+1\" or \"+4420\" (\"+\" alone allows every number)", d, maxE164Digits)
+		}
+	}
+	checkPositive(&p, "max_call_seconds", c.MaxCallSeconds, "such as 14400 (4 hours)")
+	checkPositive(&p, "max_concurrent_calls", c.MaxConcurrentCalls, "such as 200")
+	checkPositive(&p, "ring_timeout_seconds", c.RingTimeoutSeconds, "such as 30")
+	checkPositive(&p, "digit_timeout_ms", c.DigitTimeoutMS, "such as 2500")
+	if strings.TrimSpace(c.DataDir) == "" {
+		p.add("data_dir", "is empty; set the directory for the database and recordings, such as \"./data\"")
+	}
+	if c.ShutdownGrace < 0 {
+		p.add("shutdown_grace", "%s is negative; set a duration such as \"30s\", or \"0s\" to hang up at once", c.ShutdownGrace)
+	}
+
+	c.validateLog(&p)
+	c.validateSIP(&p)
+	c.validateTrunk(&p)
+	c.validateDatabase(&p)
+	return errors.Join(p...)
+}
+
+func (c *Config) validateLog(p *problems) {
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		p.add("log.level", "%q is not a level; set debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		p.add("log.format", "%q is not a format; set text or json", c.Log.Format)
+	}
+}
+
+func (c *Config) validateSIP(p *problems) {
+	if err := checkHostPort(c.SIP.Listen, true); err != nil {
+		p.add("sip.listen", "%v; set host:port, such as \"0.0.0.0:5060\"", err)
+	}
+	if a, err := netip.ParseAddr(c.SIP.MediaAddress); err != nil {
+		p.add("sip.media_address", "%q is not an IP address; set the IP the trunk sends RTP to, such as \"192.0.2.10\"", c.SIP.MediaAddress)
+	} else if a.IsUnspecified() {
+		p.add("sip.media_address", "%s is advertised in SDP and cannot be the unspecified address; set the IP the trunk sends RTP to", c.SIP.MediaAddress)
+	}
+	if lo, hi, err := c.SIP.PortRange(); err != nil {
+		p.add("sip.rtp_ports", "%v; set an inclusive range such as \"20000-20999\"", err)
+	} else {
+		switch {
+		case lo < minRTPPort || hi > maxRTPPort:
+			p.add("sip.rtp_ports", "%q is outside %d-%d; choose ports within that range", c.SIP.RTPPorts, minRTPPort, maxRTPPort)
+		case hi < lo:
+			p.add("sip.rtp_ports", "%q has its bounds reversed; write \"min-max\"", c.SIP.RTPPorts)
+		case (hi-lo+1)%2 != 0 || hi-lo+1 < 2:
+			p.add("sip.rtp_ports", "%q holds %d ports, but RTP needs an even number (at least 2) for RTP/RTCP pairs; widen or narrow the range by one port, such as \"20000-20999\"", c.SIP.RTPPorts, hi-lo+1)
+		}
+	}
+	if c.SIP.UDPMTU < minUDPMTU || c.SIP.UDPMTU > maxUDPMTU {
+		p.add("sip.udp_mtu", "%d is out of range; set %d to %d bytes, such as 8192", c.SIP.UDPMTU, minUDPMTU, maxUDPMTU)
+	}
+	if strings.ContainsFunc(c.SIP.UserAgent, isControl) {
+		p.add("sip.user_agent", "contains control characters; set plain text such as \"callrec\"")
+	}
+}
+
+func (c *Config) validateTrunk(p *problems) {
+	t := c.Trunk
+	if t.Address == "" {
+		p.add("trunk.address", "is required; set the trunk's host:port, such as \"sip.example.net:5060\"")
+	} else if err := checkHostPort(t.Address, false); err != nil {
+		p.add("trunk.address", "%v; set host:port, such as \"sip.example.net:5060\"", err)
+	}
+	switch t.Transport {
+	case "udp", "tcp":
+	default:
+		p.add("trunk.transport", "%q is not supported; set udp or tcp", t.Transport)
+	}
+	if t.Domain != "" && (strings.ContainsAny(t.Domain, "@/;?<> ") || strings.ContainsFunc(t.Domain, isControl) ||
+		strings.HasPrefix(strings.ToLower(t.Domain), "sip:")) {
+		p.add("trunk.domain", "%q is not a host name; set a bare host such as \"sip.example.net\" (no \"sip:\", user or port)", t.Domain)
+	}
+	if (t.Username == "") != (t.Password == "") {
+		p.add("trunk.username", "and trunk.password must be set together; set both, or neither when the trunk authenticates by IP")
+	}
+	if strings.ContainsFunc(t.Username, isControl) {
+		p.add("trunk.username", "contains control characters; remove them")
+	}
+	if t.RegisterExpiry < Duration(minRegisterExpiry) {
+		p.add("trunk.register_expiry", "%s is too short; set %s or more, such as \"1h\"", t.RegisterExpiry, minRegisterExpiry)
+	}
+	for i, s := range t.AllowedSources {
+		if _, err := parseSource(s); err != nil {
+			p.add(fmt.Sprintf("trunk.allowed_sources[%d]", i), "%q is not an IP address or CIDR; write \"192.0.2.1\" or \"192.0.2.0/24\" (\"0.0.0.0/0\" allows every IPv4 source)", s)
+		}
+	}
+}
+
+func (c *Config) validateDatabase(p *problems) {
+	if c.DatabaseDriver() == "" {
+		p.add("database.url", "%q is not supported; leave it empty for SQLite in data_dir, or set a postgres:// URL", redactURL(c.Database.URL))
+	}
+}
+
+// checkE164 adds a problem unless v is "+" and digits, the first not 0.
+func checkE164(p *problems, key, v string, required bool) {
+	if v == "" {
+		if required {
+			p.add(key, "is required; set an E.164 number such as \"+15551234567\"")
+		}
+		return
+	}
+	digits := strings.TrimPrefix(v, "+")
+	if !strings.HasPrefix(v, "+") || !allDigits(digits) || len(digits) < minE164Digits || len(digits) > maxE164Digits || digits[0] == '0' {
+		p.add(key, "%q is not an E.164 number; write \"+\", the country code and the number, digits only (%d to %d), such as \"+15551234567\"", v, minE164Digits, maxE164Digits)
+	}
+}
+
+// checkPositive adds a problem unless v > 0.
+func checkPositive(p *problems, key string, v int, example string) {
+	if v <= 0 {
+		p.add(key, "%d must be greater than 0; set a positive number, %s", v, example)
+	}
+}
+
+// checkHostPort checks a "host:port" address. With emptyHost, the host may
+// be empty (all interfaces).
+func checkHostPort(s string, emptyHost bool) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", s)
+	}
+	if host == "" && !emptyHost {
+		return fmt.Errorf("%q has no host", s)
+	}
+	if strings.ContainsAny(host, " /@") || strings.ContainsFunc(host, isControl) {
+		return fmt.Errorf("%q has an invalid host", s)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%q has an invalid port (want 1-65535)", s)
+	}
+	return nil
+}
+
+// allDigits reports whether s is non-empty and only ASCII digits.
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isControl reports whether r is an ASCII control character.
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// redactURL hides any password in a URL so it can be shown in an error.
+func redactURL(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return s
+	}
+	userinfo, host, ok := strings.Cut(rest, "@")
+	if !ok {
+		return s
+	}
+	if user, _, hasPass := strings.Cut(userinfo, ":"); hasPass {
+		return scheme + "://" + user + ":xxxxx@" + host
+	}
+	return s
+}

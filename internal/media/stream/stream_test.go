@@ -1,0 +1,253 @@
+package stream
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/callrec/callrec/internal/media/codec"
+	"github.com/callrec/callrec/internal/media/dtmf"
+)
+
+var loopback = netip.MustParseAddr("127.0.0.1")
+
+// peer is a plain UDP socket standing for a phone.
+type peer struct {
+	conn *net.UDPConn
+	seq  uint16
+	ts   uint32
+}
+
+func newPeer(t *testing.T, ip string) *peer {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(ip)})
+	if err != nil {
+		t.Skipf("cannot bind %s: %v", ip, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &peer{conn: c}
+}
+
+func (p *peer) addr() netip.AddrPort { return p.conn.LocalAddr().(*net.UDPAddr).AddrPort() }
+
+func (p *peer) send(t *testing.T, to netip.AddrPort, pt uint8, payload []byte, marker bool) {
+	t.Helper()
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: p.seq, Timestamp: p.ts, SSRC: 42, Marker: marker}, Payload: payload}
+	p.seq++
+	b, err := pkt.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.conn.WriteToUDPAddrPort(b, to); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (p *peer) recv(t *testing.T) *rtp.Packet {
+	t.Helper()
+	buf := make([]byte, 1500)
+	p.conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	n, _, err := p.conn.ReadFromUDPAddrPort(buf)
+	if err != nil {
+		t.Fatalf("no packet: %v", err)
+	}
+	var pkt rtp.Packet
+	if err := pkt.Unmarshal(buf[:n]); err != nil {
+		t.Fatal(err)
+	}
+	return &pkt
+}
+
+func newStream(t *testing.T, ports *Ports, remote netip.AddrPort, c codec.Codec, te int) *Stream {
+	t.Helper()
+	conn, err := ports.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(conn, slog.Default())
+	s.SetParams(Params{Remote: remote, Codec: c, PayloadType: c.PayloadType(), TelephoneEvent: te})
+	ctx, cancel := context.WithCancel(context.Background())
+	go s.Run(ctx)
+	t.Cleanup(func() {
+		cancel()
+		<-s.Done()
+		ports.Release(conn)
+	})
+	return s
+}
+
+func TestRelayTranscodesAndDropsForeignSources(t *testing.T) {
+	ports, err := NewPorts(loopback, 31000, 31999)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, bob := newPeer(t, "127.0.0.1"), newPeer(t, "127.0.0.1")
+	a := newStream(t, ports, alice.addr(), codec.PCMU, 101)
+	b := newStream(t, ports, bob.addr(), codec.PCMA, -1)
+
+	var mu sync.Mutex
+	var heard []int16
+	a.SetHandlers(Handlers{OnAudio: func(pcm []int16) {
+		mu.Lock()
+		heard = append(heard, pcm...)
+		mu.Unlock()
+	}})
+	a.Bridge(b)
+
+	tone := make([]int16, FrameSamples)
+	for i := range tone {
+		tone[i] = int16(8000 * ((i % 16) - 8) / 8)
+	}
+	payload := codec.PCMU.Encode(nil, tone)
+	aAddr := netip.AddrPortFrom(loopback, uint16(a.LocalPort()))
+	alice.send(t, aAddr, 0, payload, true)
+
+	got := bob.recv(t)
+	if got.PayloadType != 8 {
+		t.Fatalf("relayed payload type %d, want 8 (PCMA)", got.PayloadType)
+	}
+	want := codec.Transcode(nil, codec.PCMU, codec.PCMA, payload)
+	if string(got.Payload) != string(want) {
+		t.Fatal("relayed payload was not transcoded to PCMA")
+	}
+
+	// A packet from another address is dropped and counted.
+	intruder := newPeer(t, "127.0.0.2")
+	intruder.send(t, aAddr, 0, payload, false)
+	deadline := time.Now().Add(2 * time.Second)
+	for a.Stats.Foreign.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if a.Stats.Foreign.Load() != 1 {
+		t.Fatalf("foreign packets %d, want 1", a.Stats.Foreign.Load())
+	}
+	mu.Lock()
+	n := len(heard)
+	mu.Unlock()
+	if n != FrameSamples {
+		t.Fatalf("heard %d samples, want %d (intruder must not be heard)", n, FrameSamples)
+	}
+}
+
+func TestDigitsOnceAndPlayPacing(t *testing.T) {
+	ports, err := NewPorts(loopback, 32000, 32999)
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone := newPeer(t, "127.0.0.1")
+	s := newStream(t, ports, phone.addr(), codec.PCMU, 96)
+	digits := make(chan byte, 10)
+	s.SetHandlers(Handlers{OnDigit: func(d byte) { digits <- d }})
+	to := netip.AddrPortFrom(loopback, uint16(s.LocalPort()))
+
+	events, err := dtmf.Events('5', 10, 800, 160)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ev := range events {
+		phone.send(t, to, 96, ev.Marshal(nil), i == 0)
+	}
+	// Garbage telephone-event payloads are dropped without a digit.
+	phone.send(t, to, 96, []byte{1}, false)
+	select {
+	case d := <-digits:
+		if d != '5' {
+			t.Fatalf("digit %q", d)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no digit")
+	}
+	select {
+	case d := <-digits:
+		t.Fatalf("digit %q counted twice", d)
+	case <-time.After(200 * time.Millisecond):
+	}
+
+	// Play sends one packet per 160 samples with growing timestamps.
+	pcm := make([]int16, 3*FrameSamples+10)
+	if err := s.Play(context.Background(), pcm); err != nil {
+		t.Fatal(err)
+	}
+	var last *rtp.Packet
+	for i := 0; i < 4; i++ {
+		p := phone.recv(t)
+		if p.PayloadType != 0 || len(p.Payload) != FrameSamples {
+			t.Fatalf("packet %d: pt %d len %d", i, p.PayloadType, len(p.Payload))
+		}
+		if i == 0 && !p.Marker {
+			t.Fatal("first prompt packet has no marker")
+		}
+		if last != nil && (p.Timestamp-last.Timestamp != FrameSamples || p.SequenceNumber-last.SequenceNumber != 1) {
+			t.Fatalf("packet %d: ts step %d seq step %d", i, p.Timestamp-last.Timestamp, p.SequenceNumber-last.SequenceNumber)
+		}
+		last = p
+	}
+}
+
+func TestPortsExhaustion(t *testing.T) {
+	ports, err := NewPorts(loopback, 33000, 33003)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1, err := ports.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := ports.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ports.Listen(); err != ErrNoPorts {
+		t.Fatalf("third port: %v, want ErrNoPorts", err)
+	}
+	ports.Release(c1)
+	c3, err := ports.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports.Release(c2)
+	ports.Release(c3)
+	if _, err := NewPorts(loopback, 10, 10); err == nil {
+		t.Fatal("a one-port range was accepted")
+	}
+}
+
+// FuzzHandle feeds arbitrary datagrams (from the expected source) through
+// RTP parsing, RFC 4733 detection, decoding and relaying: nothing may
+// panic, and digits reported must be valid keypad symbols.
+func FuzzHandle(f *testing.F) {
+	ev, _ := dtmf.Events('#', 10, 800, 160)
+	for _, pt := range []uint8{0, 8, 101, 13} {
+		pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: 7, Timestamp: 99, SSRC: 1}, Payload: ev[0].Marshal(nil)}
+		b, _ := pkt.Marshal()
+		f.Add(b)
+	}
+	f.Add([]byte{0x80})
+	f.Add([]byte{0x90, 0x65, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0xbe, 0xde, 0, 1, 0x10, 0xff, 0, 0})
+	src := netip.MustParseAddrPort("127.0.0.1:4000")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Skip(err)
+		}
+		defer conn.Close()
+		a, b := New(conn, slog.Default()), New(conn, slog.Default())
+		a.SetParams(Params{Remote: src, Codec: codec.PCMU, PayloadType: 0, TelephoneEvent: 101})
+		b.SetParams(Params{Remote: netip.MustParseAddrPort("127.0.0.1:9"), Codec: codec.PCMA, PayloadType: 8, TelephoneEvent: 100})
+		a.Bridge(b)
+		a.SetHandlers(Handlers{OnDigit: func(d byte) {
+			if _, ok := dtmf.Code(d); !ok {
+				t.Fatalf("invalid digit %q", d)
+			}
+		}})
+		var rs recvState
+		a.handle(&rs, src, data)
+		a.handle(&rs, src, data)
+	})
+}

@@ -1,0 +1,429 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// InboundLeg is a call that arrived from the trunk.
+type InboundLeg struct {
+	s   *Server
+	req *sip.Request
+	dlg *sipgo.DialogServerSession
+
+	final     chan struct{}
+	finalOnce sync.Once
+
+	mu       sync.Mutex
+	answered bool
+	cause    string
+	// Reoffer, when set, answers a re-INVITE/UPDATE offer with our current
+	// session description.
+	reoffer func(offer []byte) ([]byte, error)
+}
+
+func newInboundLeg(s *Server, req *sip.Request, dlg *sipgo.DialogServerSession) *InboundLeg {
+	return &InboundLeg{s: s, req: req, dlg: dlg, final: make(chan struct{})}
+}
+
+// CallID is the SIP Call-ID of the leg.
+func (l *InboundLeg) CallID() string { return callID(l.req) }
+
+// From is the user part of the caller's From URI (the caller ID).
+func (l *InboundLeg) From() string {
+	if pai := l.req.GetHeader("P-Asserted-Identity"); pai != nil {
+		var u sip.Uri
+		v := pai.Value()
+		if i, j := indexByte(v, '<'), indexByte(v, '>'); i >= 0 && j > i {
+			v = v[i+1 : j]
+		}
+		if err := sip.ParseUri(v, &u); err == nil && u.User != "" {
+			return u.User
+		}
+	}
+	return l.req.From().Address.User
+}
+
+// To is the dialled number: the Request-URI's user part, else To's.
+func (l *InboundLeg) To() string {
+	if u := l.req.Recipient.User; u != "" {
+		return u
+	}
+	return l.req.To().Address.User
+}
+
+// Source is the signalling source address (ip:port).
+func (l *InboundLeg) Source() string { return l.req.Source() }
+
+// Offer is the SDP offer of the INVITE (may be empty).
+func (l *InboundLeg) Offer() []byte { return l.req.Body() }
+
+// SetReoffer installs the function that answers in-dialog offers.
+func (l *InboundLeg) SetReoffer(f func(offer []byte) ([]byte, error)) {
+	l.mu.Lock()
+	l.reoffer = f
+	l.mu.Unlock()
+}
+
+func (l *InboundLeg) onReoffer(offer []byte) ([]byte, error) {
+	l.mu.Lock()
+	f := l.reoffer
+	l.mu.Unlock()
+	if f == nil {
+		return nil, errors.New("no media session")
+	}
+	return f(offer)
+}
+
+// Ringing sends 180 Ringing.
+func (l *InboundLeg) Ringing() error { return l.dlg.Respond(180, "Ringing", nil) }
+
+// Progress sends 183 Session Progress with an SDP answer (early media).
+func (l *InboundLeg) Progress(sdp []byte) error {
+	return l.dlg.Respond(183, "Session Progress", sdp, sip.NewHeader("Content-Type", "application/sdp"))
+}
+
+// Answer sends 200 OK with the SDP answer and waits for the ACK.
+func (l *InboundLeg) Answer(sdp []byte) error {
+	l.mu.Lock()
+	if l.answered {
+		l.mu.Unlock()
+		return nil
+	}
+	l.answered = true
+	l.mu.Unlock()
+	l.finalOnce.Do(func() { close(l.final) })
+	if err := l.dlg.RespondSDP(sdp); err != nil {
+		return fmt.Errorf("answer: %w", err)
+	}
+	return nil
+}
+
+// Answered reports whether a 200 OK was sent.
+func (l *InboundLeg) Answered() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.answered
+}
+
+// Reject sends a final error response (the leg was never answered).
+func (l *InboundLeg) Reject(code int, reason string) error {
+	if reason == "" {
+		reason = statusText(code)
+		if reason == "" {
+			reason = "Call Rejected"
+		}
+	}
+	defer l.finalOnce.Do(func() { close(l.final) })
+	return l.dlg.Respond(code, reason, nil)
+}
+
+// Hangup ends the leg: BYE (with a Reason header carrying code) when it
+// was answered, else a final error response with code.
+func (l *InboundLeg) Hangup(ctx context.Context, code int) error {
+	select {
+	case <-l.dlg.Context().Done():
+		return nil
+	default:
+	}
+	if !l.Answered() {
+		if code < 300 {
+			code = 480
+		}
+		return l.Reject(code, "")
+	}
+	cont := l.req.Contact()
+	bye := sip.NewRequest(sip.BYE, cont.Address)
+	bye.SetTransport(l.req.Transport())
+	if code >= 300 {
+		bye.AppendHeader(reasonHeader(code))
+	}
+	ctx, cancel := context.WithTimeout(ctx, 8*time.Second)
+	defer cancel()
+	return l.dlg.WriteBye(ctx, bye)
+}
+
+// Done is closed when the leg has ended (BYE, CANCEL, final response).
+func (l *InboundLeg) Done() <-chan struct{} { return l.dlg.Context().Done() }
+
+// Cancelled reports whether the caller cancelled before an answer.
+func (l *InboundLeg) Cancelled() bool {
+	return errors.Is(context.Cause(l.dlg.Context()), sip.ErrTransactionCanceled)
+}
+
+// Cause is the BYE Reason header value the remote side gave, if any.
+func (l *InboundLeg) Cause() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cause
+}
+
+func (l *InboundLeg) setCause(c string) {
+	l.mu.Lock()
+	l.cause = c
+	l.mu.Unlock()
+}
+
+// DialRequest describes an outbound call through the trunk.
+type DialRequest struct {
+	// To is the destination in E.164 ("+" and digits).
+	To string
+	// CallerID is the number shown to the called party (E.164).
+	CallerID string
+	// SDP is our offer.
+	SDP []byte
+	// Timeout is how long the far end may ring.
+	Timeout time.Duration
+	// OnProgress is called for provisional responses (180, 183...).
+	OnProgress func(code int, sdp []byte)
+}
+
+// DialError is why an outbound call did not connect.
+type DialError struct {
+	// Code is the final SIP status (408 for a ring timeout, 487 when we
+	// cancelled because the caller went away, 503 for transport errors).
+	Code int
+	// Reason is the response's reason phrase or the error text.
+	Reason string
+	// Cancelled is true when the dial was abandoned by our side.
+	Cancelled bool
+	// Timeout is true when nobody answered in time.
+	Timeout bool
+}
+
+func (e *DialError) Error() string {
+	return fmt.Sprintf("dial failed: %d %s", e.Code, e.Reason)
+}
+
+// OutboundLeg is an answered call placed through the trunk.
+type OutboundLeg struct {
+	s   *Server
+	dlg *sipgo.DialogClientSession
+
+	mu      sync.Mutex
+	cause   string
+	reoffer func(offer []byte) ([]byte, error)
+	done    chan struct{}
+	once    sync.Once
+}
+
+var errRingTimeout = errors.New("ring timeout")
+
+// Dial places a call through the trunk and waits for an answer, the ring
+// timeout or ctx (cancelled when the caller hangs up), sending CANCEL when
+// it gives up. The returned leg is answered and acknowledged.
+func (s *Server) Dial(ctx context.Context, r DialRequest) (*OutboundLeg, error) {
+	host, portStr, err := net.SplitHostPort(s.cfg.TrunkAddress)
+	if err != nil {
+		return nil, &DialError{Code: 503, Reason: "bad trunk.address: " + err.Error()}
+	}
+	domain := s.cfg.TrunkDomain
+	port := 0
+	if domain == "" || domain == host {
+		domain = host
+		port, _ = strconv.Atoi(portStr)
+	}
+	if !validNumber(r.To) || !validNumber(r.CallerID) {
+		return nil, &DialError{Code: 484, Reason: "Address Incomplete"}
+	}
+	recipient := sip.Uri{Scheme: "sip", User: r.To, Host: domain, Port: port, UriParams: sip.NewParams()}
+	recipient.UriParams.Add("user", "phone")
+	req := sip.NewRequest(sip.INVITE, recipient)
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: r.CallerID, Host: domain}, Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(16))
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: r.To, Host: domain}, Params: sip.NewParams()})
+	req.AppendHeader(sip.NewHeader("P-Asserted-Identity", "<sip:"+r.CallerID+"@"+domain+">"))
+	req.AppendHeader(sip.HeaderClone(&s.contact))
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO"))
+	req.SetBody(r.SDP)
+	req.SetDestination(s.cfg.TrunkAddress)
+	transport := "UDP"
+	if s.cfg.TrunkTransport == "tcp" {
+		transport = "TCP"
+	}
+	req.SetTransport(transport)
+
+	dlg, err := s.dialog.WriteInvite(ctx, req)
+	if err != nil {
+		return nil, &DialError{Code: 503, Reason: "trunk unreachable: " + err.Error()}
+	}
+	timeout := r.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	wctx, cancel := context.WithTimeoutCause(ctx, timeout, errRingTimeout)
+	defer cancel()
+	err = dlg.WaitAnswer(wctx, sipgo.AnswerOptions{
+		Username: s.cfg.Username,
+		Password: s.cfg.Password,
+		OnResponse: func(res *sip.Response) error {
+			if res.IsProvisional() && res.StatusCode != 100 && r.OnProgress != nil {
+				r.OnProgress(res.StatusCode, res.Body())
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		var resp *sipgo.ErrDialogResponse
+		switch {
+		case errors.As(err, &resp):
+			return nil, &DialError{Code: resp.Res.StatusCode, Reason: resp.Res.Reason}
+		case errors.Is(context.Cause(wctx), errRingTimeout):
+			return nil, &DialError{Code: 408, Reason: "No Answer", Timeout: true}
+		case ctx.Err() != nil:
+			return nil, &DialError{Code: 487, Reason: "Request Terminated", Cancelled: true}
+		default:
+			return nil, &DialError{Code: 503, Reason: err.Error()}
+		}
+	}
+	leg := &OutboundLeg{s: s, dlg: dlg, done: make(chan struct{})}
+	s.mu.Lock()
+	s.outbnd[dlg.ID] = leg
+	s.mu.Unlock()
+	go func() {
+		<-dlg.Context().Done()
+		leg.markEnded("")
+	}()
+	if err := dlg.Ack(ctx); err != nil {
+		leg.markEnded("ack failed")
+		return nil, &DialError{Code: 503, Reason: "ACK failed: " + err.Error()}
+	}
+	return leg, nil
+}
+
+func validNumber(n string) bool {
+	if len(n) < 2 || len(n) > 16 || n[0] != '+' {
+		return false
+	}
+	for _, c := range n[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// AnswerSDP is the far end's SDP answer.
+func (l *OutboundLeg) AnswerSDP() []byte { return l.dlg.InviteResponse.Body() }
+
+// CallID is the SIP Call-ID of the leg.
+func (l *OutboundLeg) CallID() string { return callID(l.dlg.InviteRequest) }
+
+// SetReoffer installs the function that answers in-dialog offers.
+func (l *OutboundLeg) SetReoffer(f func(offer []byte) ([]byte, error)) {
+	l.mu.Lock()
+	l.reoffer = f
+	l.mu.Unlock()
+}
+
+func (l *OutboundLeg) onReoffer(offer []byte) ([]byte, error) {
+	l.mu.Lock()
+	f := l.reoffer
+	l.mu.Unlock()
+	if f == nil {
+		return nil, errors.New("no media session")
+	}
+	return f(offer)
+}
+
+// Done is closed when the leg has ended.
+func (l *OutboundLeg) Done() <-chan struct{} { return l.done }
+
+// Cause is the BYE Reason the far end gave, if any.
+func (l *OutboundLeg) Cause() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cause
+}
+
+func (l *OutboundLeg) markEnded(cause string) {
+	l.once.Do(func() {
+		l.mu.Lock()
+		if cause != "" {
+			l.cause = cause
+		}
+		l.mu.Unlock()
+		l.s.mu.Lock()
+		delete(l.s.outbnd, l.dlg.ID)
+		l.s.mu.Unlock()
+		close(l.done)
+	})
+}
+
+// Hangup sends BYE (with a Reason header when code >= 300).
+func (l *OutboundLeg) Hangup(ctx context.Context, code int) error {
+	select {
+	case <-l.done:
+		return nil
+	default:
+	}
+	defer l.markEnded("")
+	target := l.dlg.InviteRequest.Recipient
+	if c := l.dlg.InviteResponse.Contact(); c != nil {
+		target = c.Address
+	}
+	bye := sip.NewRequest(sip.BYE, target)
+	if code >= 300 {
+		bye.AppendHeader(reasonHeader(code))
+	}
+	ctx, cancel := context.WithTimeout(ctx, 8*time.Second)
+	defer cancel()
+	return l.dlg.WriteBye(ctx, bye)
+}
+
+func reasonHeader(code int) sip.Header {
+	text := statusText(code)
+	return sip.NewHeader("Reason", fmt.Sprintf("SIP;cause=%d;text=%q", code, text))
+}
+
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// statusText is the standard reason phrase for the statuses callrec sends.
+func statusText(code int) string {
+	switch code {
+	case 403:
+		return "Forbidden"
+	case 404:
+		return "Not Found"
+	case 408:
+		return "Request Timeout"
+	case 480:
+		return "Temporarily Unavailable"
+	case 484:
+		return "Address Incomplete"
+	case 486:
+		return "Busy Here"
+	case 487:
+		return "Request Terminated"
+	case 488:
+		return "Not Acceptable Here"
+	case 500:
+		return "Server Internal Error"
+	case 502:
+		return "Bad Gateway"
+	case 503:
+		return "Service Unavailable"
+	case 600:
+		return "Busy Everywhere"
+	case 603:
+		return "Decline"
+	}
+	return ""
+}

@@ -1,0 +1,366 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Call directions.
+const (
+	// DirectionOutbound is a call the owner dialled out through the service.
+	DirectionOutbound = "outbound"
+	// DirectionInbound is a call someone made to the service number.
+	DirectionInbound = "inbound"
+)
+
+// Call statuses.
+const (
+	StatusActive      = "active"      // in progress
+	StatusCompleted   = "completed"   // answered and hung up normally
+	StatusUnanswered  = "unanswered"  // the other side never answered
+	StatusRejected    = "rejected"    // refused (busy, declined, not allowed)
+	StatusFailed      = "failed"      // an error ended it
+	StatusInterrupted = "interrupted" // the process stopped while it was active
+)
+
+// Recording states.
+const (
+	RecordingNone       = "none"      // never started
+	RecordingInProgress = "recording" // being recorded now
+	RecordingPaused     = "paused"    // paused by the owner
+	RecordingStopped    = "stopped"   // stopped by the owner; the file is kept
+	RecordingComplete   = "complete"  // finished and stored
+	RecordingPartial    = "partial"   // stored, but the call ended abnormally
+)
+
+// List limits for ListCalls.
+const (
+	DefaultListLimit = 100
+	MaxListLimit     = 1000
+)
+
+// Span is an interval, such as a recording pause. End is nil while it lasts.
+type Span struct {
+	Start time.Time  `json:"start"`
+	End   *time.Time `json:"end,omitempty"`
+}
+
+// Call is one call's record.
+type Call struct {
+	// ID identifies the call; it is chosen by the caller of InsertCall.
+	ID string `json:"id"`
+	// Direction is DirectionOutbound or DirectionInbound.
+	Direction string `json:"direction"`
+	// OwnerNumber is the owner's number.
+	OwnerNumber string `json:"owner_number"`
+	// Party is the other party's number.
+	Party string `json:"party"`
+	// ServiceNumber is the public number the call went through.
+	ServiceNumber string `json:"service_number"`
+	// StartedAt is when the call arrived or was placed.
+	StartedAt time.Time `json:"started_at"`
+	// AnsweredAt is when the other party answered; nil if never.
+	AnsweredAt *time.Time `json:"answered_at"`
+	// EndedAt is when the call ended; nil while active.
+	EndedAt *time.Time `json:"ended_at"`
+	// Status is one of the Status constants.
+	Status string `json:"status"`
+	// HangupCause says why the call ended, free text.
+	HangupCause string `json:"hangup_cause"`
+	// SIPStatus is the final SIP response code, when there was one.
+	SIPStatus int `json:"sip_status,omitempty"`
+	// RecordingState is one of the Recording constants.
+	RecordingState string `json:"recording_state"`
+	// RecordingKey is the recording's blob store key.
+	RecordingKey string `json:"recording_key"`
+	// RecordingDurationMS is the recorded audio's length.
+	RecordingDurationMS int64 `json:"recording_duration_ms"`
+	// Pauses lists the intervals the recording was paused.
+	Pauses []Span `json:"pauses"`
+	// RecordingFile is not stored: callers fill it in (for example with a
+	// download link) before presenting the call.
+	RecordingFile string `json:"recording_file"`
+	// UpdatedAt is set by the store on every insert and update.
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ListOptions filter and page ListCalls.
+type ListOptions struct {
+	// Limit is the most calls returned: DefaultListLimit when 0, at most
+	// MaxListLimit.
+	Limit int
+	// Offset skips this many calls.
+	Offset int
+	// Party keeps only calls whose other party's number contains it.
+	Party string
+	// Direction keeps only calls in this direction, when set.
+	Direction string
+}
+
+// callColumns lists the columns in the order scanCall reads them.
+const callColumns = `id, direction, owner_number, party, service_number, started_at, answered_at, ended_at,
+	status, hangup_cause, sip_status, recording_state, recording_key, recording_duration_ms, pauses, updated_at`
+
+// validate checks the fields the database relies on and fills an empty
+// recording state and nil pauses.
+func (c *Call) validate() error {
+	if c.ID == "" {
+		return errors.New("id is empty")
+	}
+	switch c.Direction {
+	case DirectionOutbound, DirectionInbound:
+	default:
+		return fmt.Errorf("direction %q is not %q or %q", c.Direction, DirectionOutbound, DirectionInbound)
+	}
+	switch c.Status {
+	case StatusActive, StatusCompleted, StatusUnanswered, StatusRejected, StatusFailed, StatusInterrupted:
+	default:
+		return fmt.Errorf("unknown status %q", c.Status)
+	}
+	if c.RecordingState == "" {
+		c.RecordingState = RecordingNone
+	}
+	switch c.RecordingState {
+	case RecordingNone, RecordingInProgress, RecordingPaused, RecordingStopped, RecordingComplete, RecordingPartial:
+	default:
+		return fmt.Errorf("unknown recording state %q", c.RecordingState)
+	}
+	if c.StartedAt.IsZero() {
+		return errors.New("started_at is not set")
+	}
+	if c.Pauses == nil {
+		c.Pauses = []Span{}
+	}
+	return nil
+}
+
+// callArgs returns c's stored columns after id, in callColumns order, without
+// updated_at.
+func callArgs(c *Call) ([]any, error) {
+	pauses := make([]Span, len(c.Pauses))
+	for i, p := range c.Pauses {
+		pauses[i] = Span{Start: msUTC(p.Start), End: msUTCPtr(p.End)}
+	}
+	pj, err := json.Marshal(pauses)
+	if err != nil {
+		return nil, fmt.Errorf("encode pauses: %w", err)
+	}
+	return []any{
+		c.Direction, c.OwnerNumber, c.Party, c.ServiceNumber,
+		c.StartedAt.UnixMilli(), nullMillis(c.AnsweredAt), nullMillis(c.EndedAt),
+		c.Status, c.HangupCause, c.SIPStatus, c.RecordingState, c.RecordingKey,
+		c.RecordingDurationMS, string(pj),
+	}, nil
+}
+
+// InsertCall adds a new call record. It sets c.UpdatedAt, an empty
+// c.RecordingState to RecordingNone and nil c.Pauses to empty.
+func (s *Store) InsertCall(ctx context.Context, c *Call) error {
+	if err := c.validate(); err != nil {
+		return fmt.Errorf("insert call %s: %w", c.ID, err)
+	}
+	args, err := callArgs(c)
+	if err != nil {
+		return fmt.Errorf("insert call %s: %w", c.ID, err)
+	}
+	updated := msUTC(s.now())
+	args = append(append([]any{c.ID}, args...), updated.UnixMilli())
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO calls (`+callColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
+		return fmt.Errorf("insert call %s: %w", c.ID, err)
+	}
+	c.UpdatedAt = updated
+	return nil
+}
+
+// UpdateCall replaces every stored field of the call with id c.ID. It
+// returns an error wrapping ErrNotFound when there is none, and otherwise
+// behaves like InsertCall.
+func (s *Store) UpdateCall(ctx context.Context, c *Call) error {
+	if err := c.validate(); err != nil {
+		return fmt.Errorf("update call %s: %w", c.ID, err)
+	}
+	args, err := callArgs(c)
+	if err != nil {
+		return fmt.Errorf("update call %s: %w", c.ID, err)
+	}
+	updated := msUTC(s.now())
+	args = append(args, updated.UnixMilli(), c.ID)
+	res, err := s.w.ExecContext(ctx, `UPDATE calls SET
+		direction = ?, owner_number = ?, party = ?, service_number = ?,
+		started_at = ?, answered_at = ?, ended_at = ?,
+		status = ?, hangup_cause = ?, sip_status = ?, recording_state = ?, recording_key = ?,
+		recording_duration_ms = ?, pauses = ?, updated_at = ?
+		WHERE id = ?`, args...)
+	if err != nil {
+		return fmt.Errorf("update call %s: %w", c.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("update call %s: %w", c.ID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("update call %s: %w", c.ID, ErrNotFound)
+	}
+	c.UpdatedAt = updated
+	return nil
+}
+
+// GetCall returns the call with the given id, or an error wrapping
+// ErrNotFound.
+func (s *Store) GetCall(ctx context.Context, id string) (*Call, error) {
+	row := s.r.QueryRowContext(ctx, `SELECT `+callColumns+` FROM calls WHERE id = ?`, id)
+	c, err := scanCall(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("get call %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get call %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// ListCalls returns calls newest first (by StartedAt), filtered and paged by
+// opts.
+func (s *Store) ListCalls(ctx context.Context, opts ListOptions) ([]Call, error) {
+	limit := opts.Limit
+	switch {
+	case limit < 0 || opts.Offset < 0:
+		return nil, fmt.Errorf("list calls: limit %d and offset %d must not be negative", opts.Limit, opts.Offset)
+	case limit == 0:
+		limit = DefaultListLimit
+	case limit > MaxListLimit:
+		limit = MaxListLimit
+	}
+	var where []string
+	var args []any
+	if opts.Party != "" {
+		where = append(where, `party LIKE ? ESCAPE '\'`)
+		args = append(args, "%"+escapeLike(opts.Party)+"%")
+	}
+	switch opts.Direction {
+	case "":
+	case DirectionOutbound, DirectionInbound:
+		where = append(where, `direction = ?`)
+		args = append(args, opts.Direction)
+	default:
+		return nil, fmt.Errorf("list calls: direction %q is not %q or %q", opts.Direction, DirectionOutbound, DirectionInbound)
+	}
+	q := `SELECT ` + callColumns + ` FROM calls`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	q += ` ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?`
+	args = append(args, limit, opts.Offset)
+	calls, err := s.queryCalls(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list calls: %w", err)
+	}
+	return calls, nil
+}
+
+// ActiveCalls returns the calls whose status is StatusActive, oldest first.
+// At start-up these are calls a previous process left behind.
+func (s *Store) ActiveCalls(ctx context.Context) ([]Call, error) {
+	calls, err := s.queryCalls(ctx, `SELECT `+callColumns+` FROM calls WHERE status = ? ORDER BY started_at, id`, StatusActive)
+	if err != nil {
+		return nil, fmt.Errorf("active calls: %w", err)
+	}
+	return calls, nil
+}
+
+// queryCalls runs a query selecting callColumns and scans every row.
+func (s *Store) queryCalls(ctx context.Context, q string, args ...any) ([]Call, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	calls := []Call{}
+	for rows.Next() {
+		c, err := scanCall(rows)
+		if err != nil {
+			return nil, err
+		}
+		calls = append(calls, *c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return calls, nil
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// scanCall reads one row of callColumns.
+func scanCall(r scanner) (*Call, error) {
+	var (
+		c                Call
+		started, updated int64
+		answered, ended  sql.NullInt64
+		pauses           string
+	)
+	if err := r.Scan(&c.ID, &c.Direction, &c.OwnerNumber, &c.Party, &c.ServiceNumber,
+		&started, &answered, &ended, &c.Status, &c.HangupCause, &c.SIPStatus,
+		&c.RecordingState, &c.RecordingKey, &c.RecordingDurationMS, &pauses, &updated); err != nil {
+		return nil, err
+	}
+	c.StartedAt = fromMillis(started)
+	c.AnsweredAt = fromNullMillis(answered)
+	c.EndedAt = fromNullMillis(ended)
+	c.UpdatedAt = fromMillis(updated)
+	c.Pauses = []Span{}
+	if err := json.Unmarshal([]byte(pauses), &c.Pauses); err != nil {
+		return nil, fmt.Errorf("call %s: decode pauses: %w", c.ID, err)
+	}
+	if c.Pauses == nil {
+		c.Pauses = []Span{}
+	}
+	return &c, nil
+}
+
+// escapeLike escapes LIKE's wildcards with '\'.
+func escapeLike(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+// msUTC returns t in UTC, truncated to the millisecond.
+func msUTC(t time.Time) time.Time { return fromMillis(t.UnixMilli()) }
+
+// msUTCPtr is msUTC for an optional time.
+func msUTCPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := msUTC(*t)
+	return &v
+}
+
+// fromMillis returns the UTC time of unix milliseconds ms.
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// nullMillis stores an optional time as unix milliseconds or NULL.
+func nullMillis(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMilli(), Valid: true}
+}
+
+// fromNullMillis reads an optional time stored by nullMillis.
+func fromNullMillis(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMillis(v.Int64)
+	return &t
+}

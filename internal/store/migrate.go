@@ -1,0 +1,104 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// migrations returns the schema changes in order; migration i (from 0)
+// brings the schema to version i+1. Append new migrations at the end and
+// never edit or reorder applied ones: a database records the versions it
+// has run in schema_migrations.
+//
+// Keep the SQL portable to PostgreSQL where possible (times are BIGINT unix
+// milliseconds, booleans are integers).
+func migrations() []string {
+	return []string{
+		// 1: call records.
+		`CREATE TABLE calls (
+			id                    TEXT    NOT NULL PRIMARY KEY,
+			direction             TEXT    NOT NULL,
+			owner_number          TEXT    NOT NULL,
+			party                 TEXT    NOT NULL,
+			service_number        TEXT    NOT NULL,
+			started_at            BIGINT  NOT NULL,
+			answered_at           BIGINT,
+			ended_at              BIGINT,
+			status                TEXT    NOT NULL,
+			hangup_cause          TEXT    NOT NULL DEFAULT '',
+			sip_status            INTEGER NOT NULL DEFAULT 0,
+			recording_state       TEXT    NOT NULL,
+			recording_key         TEXT    NOT NULL DEFAULT '',
+			recording_duration_ms BIGINT  NOT NULL DEFAULT 0,
+			pauses                TEXT    NOT NULL DEFAULT '[]',
+			updated_at            BIGINT  NOT NULL
+		);
+		CREATE INDEX calls_started_at ON calls (started_at, id);
+		CREATE INDEX calls_status ON calls (status);`,
+	}
+}
+
+// migrate applies the migrations db has not run yet, each in its own
+// transaction together with its schema_migrations row, so concurrent
+// openers and crashes part-way leave a consistent schema.
+func migrate(ctx context.Context, db *sql.DB, steps []string) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER NOT NULL PRIMARY KEY,
+		applied_at BIGINT  NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	var current int
+	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if current > len(steps) {
+		return fmt.Errorf("database schema version %d is newer than this program's %d; upgrade callrec, or use a database it created", current, len(steps))
+	}
+	for i, step := range steps {
+		version := i + 1
+		if version <= current {
+			continue
+		}
+		if err := applyMigration(ctx, db, version, step); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyMigration runs one migration unless another process already has.
+func applyMigration(ctx context.Context, db *sql.DB, version int, step string) (err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migration %d: begin: %w", version, err)
+	}
+	defer func() {
+		if err != nil {
+			if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+				err = errors.Join(err, rbErr)
+			}
+		}
+	}()
+	var done int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&done); err != nil {
+		return fmt.Errorf("migration %d: %w", version, err)
+	}
+	if done > 0 {
+		return tx.Commit()
+	}
+	if _, err := tx.ExecContext(ctx, step); err != nil {
+		return fmt.Errorf("migration %d: %w", version, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+		version, time.Now().UnixMilli()); err != nil {
+		return fmt.Errorf("migration %d: record version: %w", version, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migration %d: commit: %w", version, err)
+	}
+	return nil
+}
