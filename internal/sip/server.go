@@ -100,7 +100,7 @@ func NewServer(cfg Config, onCall CallHandler, admit AdmitFunc) (*Server, error)
 	if err != nil {
 		return nil, fmt.Errorf("sip: server: %w", err)
 	}
-	client, err := sipgo.NewClient(ua, sipgo.WithClientLogger(libLog), sipgo.WithClientHostname(host), sipgo.WithClientPort(port))
+	client, err := sipgo.NewClient(ua, sipgo.WithClientLogger(libLog), sipgo.WithClientHostname(host), sipgo.WithClientPort(port), sipgo.WithClientConnectionAddr(cfg.Listen))
 	if err != nil {
 		return nil, fmt.Errorf("sip: client: %w", err)
 	}

@@ -369,3 +369,40 @@ func FuzzReceiverPush(f *testing.F) {
 		}
 	})
 }
+
+// TestReceiverRepeatedKeySameTimestamp covers senders that reuse one RTP
+// timestamp for every press of the same key (SIPp replaying
+// dtmf_2833_5.pcap twice for "55"): each press is a digit, but the repeated
+// end packets of one press are not.
+func TestReceiverRepeatedKeySameTimestamp(t *testing.T) {
+	var r Receiver
+	press := func() int {
+		n := 0
+		for _, p := range digitPackets(43200, 5) {
+			d, ok, err := r.Push(p.ts, p.payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok {
+				if d != '5' {
+					t.Fatalf("digit %q", d)
+				}
+				n++
+			}
+		}
+		return n
+	}
+	for i := 0; i < 3; i++ {
+		if n := press(); n != 1 {
+			t.Fatalf("press %d reported %d digits, want 1", i+1, n)
+		}
+	}
+	// A late end packet of the last press is not a new digit.
+	if _, ok, _ := r.Push(43200, ev(5, true, 800)); ok {
+		t.Fatal("late end packet counted")
+	}
+	// A reordered progress packet with a long duration is not either.
+	if _, ok, _ := r.Push(43200, ev(5, false, 640)); ok {
+		t.Fatal("reordered progress packet counted")
+	}
+}

@@ -11,6 +11,18 @@ type eventKey struct {
 	code      uint8
 }
 
+// restartDuration is the largest duration (in samples, 40 ms at 8 kHz) of a
+// packet that starts a new press of a digit whose previous press, with the
+// same timestamp, has ended. Some senders (SIPp replaying a capture, for
+// one) reuse one RTP timestamp for every press of the same key; a late,
+// reordered progress packet of an old event has a larger duration.
+const restartDuration = 320
+
+type recentEvent struct {
+	key   eventKey
+	ended bool
+}
+
 // Receiver turns a stream of telephone-event RTP payloads into digits,
 // reporting each digit once however many packets carry it. The zero value is
 // ready to use. A Receiver is not safe for concurrent use; use one per RTP
@@ -21,9 +33,11 @@ type eventKey struct {
 // senders omit the marker bit, some send only the end packets, and
 // retransmitted end packets may arrive after the next digit has begun. The
 // Receiver therefore keys digits on the RTP timestamp (and event code) alone,
-// ignoring the marker and end bits, and remembers the last few events.
+// ignoring the marker bit, and remembers the last few events. A press that
+// reuses the timestamp of an ended press of the same key is a new digit
+// when its first packets arrive (no end bit, duration at most 40 ms).
 type Receiver struct {
-	recent [recentEvents]eventKey
+	recent [recentEvents]recentEvent
 	n      int // number of valid entries in recent
 	next   int // index where the next entry is written
 }
@@ -40,11 +54,20 @@ func (r *Receiver) Push(timestamp uint32, payload []byte) (digit byte, ok bool, 
 	}
 	key := eventKey{timestamp: timestamp, code: ev.Code}
 	for i := range r.n {
-		if r.recent[i] == key {
+		e := &r.recent[i]
+		if e.key != key {
+			continue
+		}
+		if !e.ended || ev.End || ev.Duration > restartDuration {
+			e.ended = e.ended || ev.End
 			return 0, false, nil
 		}
+		// A new press reusing the old timestamp.
+		e.ended = false
+		d, ok := Digit(ev.Code)
+		return d, ok, nil
 	}
-	r.recent[r.next] = key
+	r.recent[r.next] = recentEvent{key: key, ended: ev.End}
 	r.next = (r.next + 1) % recentEvents
 	if r.n < recentEvents {
 		r.n++

@@ -136,7 +136,7 @@ func (r *Recorder) tickOnce() {
 	r.flushLocked(now.Add(-jitter))
 	if now.Sub(r.lastSync) >= syncEvery && r.err == nil && !r.closed {
 		r.lastSync = now
-		if err := r.w.Sync(); err != nil {
+		if err := r.w.Flush(); err != nil {
 			r.err = err
 		}
 	}
