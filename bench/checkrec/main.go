@@ -1,0 +1,66 @@
+// Command checkrec reads `callrec calls list --json` on standard input and
+// reports, for the benchmark, how many calls completed and whether every
+// recording is complete: a stereo 8 kHz WAV whose duration matches the
+// bridged time (answered_at to ended_at) within the given tolerance.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/callrec/callrec/internal/media/wav"
+)
+
+type call struct {
+	ID            string     `json:"id"`
+	Status        string     `json:"status"`
+	AnsweredAt    *time.Time `json:"answered_at"`
+	EndedAt       *time.Time `json:"ended_at"`
+	RecordingFile string     `json:"recording_file"`
+}
+
+func main() {
+	tolerance := flag.Float64("tolerance", 0.01, "largest allowed shortfall of a recording, as a fraction of the bridged time")
+	flag.Parse()
+	var calls []call
+	if err := json.NewDecoder(os.Stdin).Decode(&calls); err != nil {
+		fmt.Fprintln(os.Stderr, "checkrec: reading calls JSON:", err)
+		os.Exit(2)
+	}
+	var completed, short, missing int
+	var bridged, recorded time.Duration
+	worst := 0.0
+	for _, c := range calls {
+		if c.Status != "completed" || c.AnsweredAt == nil || c.EndedAt == nil {
+			continue
+		}
+		completed++
+		want := c.EndedAt.Sub(*c.AnsweredAt)
+		bridged += want
+		if c.RecordingFile == "" {
+			missing++
+			continue
+		}
+		info, err := wav.Stat(c.RecordingFile)
+		if err != nil || info.Format.Channels != 2 || info.Format.SampleRate != 8000 {
+			missing++
+			continue
+		}
+		recorded += info.Duration
+		shortfall := (want - info.Duration).Seconds() / want.Seconds()
+		if shortfall > worst {
+			worst = shortfall
+		}
+		if shortfall > *tolerance {
+			short++
+		}
+	}
+	fmt.Printf("calls_recorded=%d completed=%d recordings_missing=%d recordings_short=%d worst_shortfall_pct=%.2f bridged_minutes=%.2f recorded_minutes=%.2f\n",
+		len(calls), completed, missing, short, worst*100, bridged.Minutes(), recorded.Minutes())
+	if missing > 0 || short > 0 {
+		os.Exit(1)
+	}
+}
