@@ -16,9 +16,10 @@ trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 ulimit -n 65536 2>/dev/null || true
 
 go build -o "$work/callrec" "$root/cmd/callrec"
-sox -n -r 8000 -c 1 -e u-law "$work/tone.wav" synth 10 sine 440 vol 0.5
+# rtp_stream sends the file raw (a WAV header would be sent as audio).
+sox -n -r 8000 -c 1 -t ul "$work/tone.ulaw" synth 10 sine 440 vol 0.5
 # SIPp does not expand -key values inside rtp_stream="…": write the path in.
-sed "s|\[tone\]|$work/tone.wav|" "$root/bench/caller.xml" > "$work/caller.xml"
+sed "s|\[tone\]|$work/tone.ulaw|" "$root/bench/caller.xml" > "$work/caller.xml"
 
 SIP=5260 TRUNK=5270 CALLER=5280
 cat > "$work/callrec.yaml" <<YAML

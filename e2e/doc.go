@@ -13,6 +13,8 @@
 // They need sipp on PATH and root (or CAP_NET_RAW on sipp) for SIPp's
 // play_pcap_audio. Without sipp they skip, except when CI=true, where a
 // missing sipp fails them. Set CALLREC_E2E_BIN to test a prebuilt binary
-// instead of building ./cmd/callrec. See SIPP_NOTES.md for what SIPp does
-// on the wire.
+// instead of building ./cmd/callrec, or CALLREC_E2E_RACE=1 to build it with
+// -race (a reported data race fails the test). TestHarness* check the SIPp
+// scenarios against each other without callrec. See SIPP_NOTES.md for what
+// SIPp does on the wire.
 package e2e

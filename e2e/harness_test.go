@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,7 +66,7 @@ func runTests(m *testing.M) int {
 func buildCallrec(dir string) (string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", fmt.Errorf("find the go command to build callrec: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
@@ -340,6 +339,9 @@ func (c *callrec) stop() {
 			<-c.done
 			t.Errorf("callrec did not exit within 20 s of SIGTERM; killed")
 		}
+	}
+	if strings.Contains(c.log.String(), "WARNING: DATA RACE") {
+		t.Errorf("callrec (built with -race) reported a data race")
 	}
 	if t.Failed() {
 		log := c.log.String()

@@ -95,17 +95,16 @@ func dtmfEvent(key rune) (byte, bool) {
 // dtmfSpacingMS is the time from one key's first packet to the next key's.
 const dtmfSpacingMS = 300
 
-// writeDTMFPcap writes a libpcap file (Ethernet/IPv4/UDP/RTP) that SIPp's
-// play_pcap_audio replays as RFC 4733 telephone-events for keys, with payload
-// type pt. SIPp sends pcap packets as they are (only the UDP ports are
-// rewritten), so the file does what a real phone does and the stock
-// dtmf_2833_*.pcap files do not: one SSRC for the whole sequence, a fresh RTP
-// timestamp per key (the stock files reuse one timestamp per digit, so "55"
-// would look like a single retransmitted key), sequence numbers that only go
-// up, the marker bit on each key's first packet and the end bit on its last
-// packet, sent three times with the same sequence number. Each key lasts
-// 140 ms and keys start dtmfSpacingMS apart. It returns the playing time.
-func writeDTMFPcap(t testing.TB, path, keys string, pt uint8) (playMS int) {
+// timedRTP is one RTP packet to replay atMS after the first.
+type timedRTP struct {
+	atMS int
+	pkt  []byte
+}
+
+// writeRTPPcap writes a libpcap file (Ethernet/IPv4/UDP) of RTP packets for
+// SIPp's play_pcap_audio, which sends them as they are: only addresses and
+// UDP ports are replaced, and packets keep their relative timing.
+func writeRTPPcap(t testing.TB, path string, pkts []timedRTP) {
 	t.Helper()
 	var buf bytes.Buffer
 	le := binary.LittleEndian
@@ -116,53 +115,114 @@ func writeDTMFPcap(t testing.TB, path, keys string, pt uint8) (playMS int) {
 	le.PutUint32(hdr[16:], 65535)
 	le.PutUint32(hdr[20:], 1) // LINKTYPE_ETHERNET
 	buf.Write(hdr)
+	const epoch = 1_700_000_000_000 // ms; only differences matter to SIPp
+	for _, p := range pkts {
+		writePcapUDP(&buf, epoch+int64(p.atMS), p.pkt)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatalf("write pcap %s: %v", path, err)
+	}
+}
 
+// rtpHeader builds a 12-byte RTP header.
+func rtpHeader(pt uint8, marker bool, seq uint16, ts, ssrc uint32) []byte {
+	h := make([]byte, 12, 12+160)
+	h[0] = 0x80
+	h[1] = pt & 0x7f
+	if marker {
+		h[1] |= 0x80
+	}
+	binary.BigEndian.PutUint16(h[2:], seq)
+	binary.BigEndian.PutUint32(h[4:], ts)
+	binary.BigEndian.PutUint32(h[8:], ssrc)
+	return h
+}
+
+// telephoneEvent is an RFC 4733 payload.
+func telephoneEvent(ev byte, end bool, dur uint16) []byte {
+	p := []byte{ev, 10, byte(dur >> 8), byte(dur)} // volume -10 dBm0
+	if end {
+		p[1] |= 0x80
+	}
+	return p
+}
+
+// dtmfPackets returns the packets of an RFC 4733 key sequence: one SSRC
+// for the whole sequence, a fresh RTP timestamp per key, sequence numbers
+// that only go up, the marker bit on each key's first packet and the end
+// bit on its last packet, sent three times with the same sequence number.
+// Each key lasts 140 ms and keys start dtmfSpacingMS apart.
+func dtmfPackets(t testing.TB, keys string, pt uint8) []timedRTP {
+	t.Helper()
 	ssrc := rand.Uint32()
 	seq := uint16(rand.Uint32())
 	ts0 := rand.Uint32()
-	const epoch = 1_700_000_000_000 // ms; only differences matter to SIPp
-	var lastMS int
-	add := func(atMS int, marker bool, ts uint32, ev byte, end bool, dur uint16) {
-		lastMS = atMS
-		rtp := make([]byte, 16)
-		rtp[0] = 0x80
-		rtp[1] = pt & 0x7f
-		if marker {
-			rtp[1] |= 0x80
-		}
-		binary.BigEndian.PutUint16(rtp[2:], seq)
-		binary.BigEndian.PutUint32(rtp[4:], ts)
-		binary.BigEndian.PutUint32(rtp[8:], ssrc)
-		rtp[12] = ev
-		rtp[13] = 10 // volume -10 dBm0
-		if end {
-			rtp[13] |= 0x80
-		}
-		binary.BigEndian.PutUint16(rtp[14:], dur)
-		writePcapUDP(&buf, epoch+int64(atMS), rtp)
-	}
-	n := 0
-	for _, key := range keys {
+	var out []timedRTP
+	for n, key := range []rune(keys) {
 		ev, ok := dtmfEvent(key)
 		if !ok {
-			t.Fatalf("writeDTMFPcap: %q is not a DTMF key", key)
+			t.Fatalf("%q is not a DTMF key", key)
 		}
 		start := n * dtmfSpacingMS
 		ts := ts0 + uint32(start*8)
 		for k := range 7 { // 0–120 ms, key still down
-			add(start+k*20, k == 0, ts, ev, false, uint16((k+1)*160))
+			pkt := append(rtpHeader(pt, k == 0, seq, ts, ssrc), telephoneEvent(ev, false, uint16((k+1)*160))...)
+			out = append(out, timedRTP{start + k*20, pkt})
 			seq++
 		}
 		for k := range 3 { // 140 ms, end, sent three times
-			add(start+140+k*5, false, ts, ev, true, 1120)
+			pkt := append(rtpHeader(pt, false, seq, ts, ssrc), telephoneEvent(ev, true, 1120)...)
+			out = append(out, timedRTP{start + 140 + k*5, pkt})
 		}
 		seq++
-		n++
 	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatalf("write dtmf pcap %s: %v", path, err)
+	return out
+}
+
+// writeDTMFPcap writes a pcap that makes SIPp type keys as RFC 4733 events
+// with payload type pt (see dtmfPackets), and returns its playing time.
+// SIPp's stock dtmf_2833_*.pcap files are no substitute: each reuses one
+// timestamp and one set of sequence numbers per digit, so "55" looks like
+// one key sent twice (see SIPP_NOTES.md).
+func writeDTMFPcap(t testing.TB, path, keys string, pt uint8) (playMS int) {
+	t.Helper()
+	pkts := dtmfPackets(t, keys, pt)
+	writeRTPPcap(t, path, pkts)
+	return pkts[len(pkts)-1].atMS + 20
+}
+
+// writeJunkDTMFPcap writes a pcap of telephone-events that must not count
+// as keys: truncated payloads, event codes that are no digit, a flash, a
+// digit on a payload type that was not negotiated (otherPT), and packets
+// that are no RTP version 2. It returns its playing time.
+func writeJunkDTMFPcap(t testing.TB, path string, pt, otherPT uint8) (playMS int) {
+	t.Helper()
+	ssrc, seq, ts := rand.Uint32(), uint16(rand.Uint32()), rand.Uint32()
+	var out []timedRTP
+	at := 0
+	add := func(p []byte) {
+		out = append(out, timedRTP{at, p})
+		at += 20
+		seq++
 	}
-	return lastMS + 20
+	add(append(rtpHeader(pt, true, seq, ts, ssrc), 5, 10)) // 2-byte payload
+	add(rtpHeader(pt, false, seq, ts, ssrc))               // no payload
+	for _, ev := range []byte{16, 17, 99, 255} {           // flash, then codes that are no digit
+		ts += 1600
+		add(append(rtpHeader(pt, true, seq, ts, ssrc), telephoneEvent(ev, false, 160)...))
+		add(append(rtpHeader(pt, false, seq, ts, ssrc), telephoneEvent(ev, true, 800)...))
+	}
+	ts += 1600
+	for k := range 4 { // '9' on a payload type nobody offered
+		add(append(rtpHeader(otherPT, k == 0, seq, ts, ssrc), telephoneEvent(9, k == 3, uint16((k+1)*160))...))
+	}
+	ts += 1600
+	v1 := append(rtpHeader(pt, true, seq, ts, ssrc), telephoneEvent(8, true, 800)...)
+	v1[0] = 0x40 // RTP version 1
+	add(v1)
+	add([]byte{0x80}) // one byte
+	writeRTPPcap(t, path, out)
+	return at + 20
 }
 
 // writePcapUDP appends one Ethernet/IPv4/UDP frame carrying payload from

@@ -35,12 +35,11 @@ type step struct {
 	AwaitBye int    // wait up to this many ms for a BYE and answer 200
 }
 
-func pause(ms int) step         { return step{PauseMS: ms} }
-func hangup() step              { return step{Hangup: true} }
-func awaitBye(ms int) step      { return step{AwaitBye: ms} }
-func (s step) IsPause() bool    { return s.PCAP == "" && !s.Hangup && s.AwaitBye == 0 }
-func (s step) IsPCAP() bool     { return s.PCAP != "" }
-func (s step) PCAPBase() string { return filepath.Base(s.PCAP) }
+func pause(ms int) step      { return step{PauseMS: ms} }
+func hangup() step           { return step{Hangup: true} }
+func awaitBye(ms int) step   { return step{AwaitBye: ms} }
+func (s step) IsPause() bool { return s.PCAP == "" && !s.Hangup && s.AwaitBye == 0 }
+func (s step) IsPCAP() bool  { return s.PCAP != "" }
 
 // keys writes a pcap that types k as RFC 4733 events with payload type pt,
 // and returns the step that plays it and waits until it has been sent
@@ -50,6 +49,16 @@ func keys(t *testing.T, k string, pt int) step {
 	path := filepath.Join(t.TempDir(), fmt.Sprintf("keys-%s.pcap", strings.NewReplacer("#", "H", "*", "S").Replace(k)))
 	ms := writeDTMFPcap(t, path, k, uint8(pt))
 	return step{PCAP: path, Keys: k, PauseMS: ms + 200}
+}
+
+// junkKeys returns a step that plays telephone-events that must not count
+// as keys (see writeJunkDTMFPcap) on payload type pt and a type nobody
+// offered, pt-1.
+func junkKeys(t *testing.T, pt int) step {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "junk-keys.pcap")
+	ms := writeJunkDTMFPcap(t, path, uint8(pt), uint8(pt-1))
+	return step{PCAP: path, Keys: "(junk)", PauseMS: ms + 300}
 }
 
 // callerScenario is a phone that calls callrec (the owner or a stranger).
@@ -74,6 +83,7 @@ type trunkScenario struct {
 	Tone          string // answer: μ-law file streamed (PCMU) after the ACK
 	SDPPort       int    // media port put in SDP; 0: SIPp's own (-mp)
 	HangupAfterMS int    // answer: send BYE this long after the ACK; 0: wait for BYE
+	Early183      bool   // answer, ring: send 183 with SDP instead of 180
 }
 
 var reasons = map[int]string{
@@ -133,7 +143,7 @@ var callerTemplate = template.Must(template.New("caller").Funcs(scenarioFuncs).P
 <scenario name="caller {{.From}} to {{.To}}">
 {{define "from"}}From: <sip:{{.From}}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]{{end}}
 {{- define "ruri"}}sip:{{.To}}@[remote_ip]:[remote_port]{{end}}
-  <send retrans="500">
+  <send retrans="500" start_txn="invite">
     <![CDATA[
       INVITE {{template "ruri" .}} SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-invite
@@ -152,23 +162,24 @@ var callerTemplate = template.Must(template.New("caller").Funcs(scenarioFuncs).P
     ]]>
   </send>
 
-  <recv response="100" optional="global"/>
+  <recv response="100" optional="global" response_txn="invite"/>
 {{- if .Early}}
-  <recv response="180" optional="global"/>
-  <recv response="183"/>
-  <recv response="180" optional="global"/>
-  <recv response="183" optional="global"/>
+  <recv response="180" optional="global" response_txn="invite"/>
+  <recv response="183" response_txn="invite"/>
+{{- if not .CancelAfterMS}}
+  <recv response="180" optional="global" response_txn="invite"/>
+  <recv response="183" optional="global" response_txn="invite"/>
+{{- end}}
 {{- else if .CancelAfterMS}}
-  <recv response="183" optional="global"/>
-  <recv response="180"/>
-  <recv response="180" optional="global"/>
+  <recv response="183" optional="global" response_txn="invite"/>
+  <recv response="180" response_txn="invite"/>
 {{- else}}
-  <recv response="180" optional="global"/>
-  <recv response="183" optional="global"/>
+  <recv response="180" optional="global" response_txn="invite"/>
+  <recv response="183" optional="global" response_txn="invite"/>
 {{- end}}
 {{if .CancelAfterMS}}
   <pause milliseconds="{{.CancelAfterMS}}"/>
-  <send>
+  <send start_txn="cancel">
     <![CDATA[
       CANCEL {{template "ruri" .}} SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-invite
@@ -181,13 +192,13 @@ var callerTemplate = template.Must(template.New("caller").Funcs(scenarioFuncs).P
 
     ]]>
   </send>
-  <recv response="200"/>
-  <recv response="487"/>
+  <recv response="200" response_txn="cancel"/>
+  <recv response="487" response_txn="invite"/>
 {{- else}}
-  <recv response="{{.Expect}}" rtd="true"/>
+  <recv response="{{.Expect}}" rtd="true" response_txn="invite"/>
 {{- end}}
 {{if eq .Expect 200}}
-  <send>
+  <send ack_txn="invite">
     <![CDATA[
       ACK {{template "ruri" .}} SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-ack
@@ -217,7 +228,7 @@ var callerTemplate = template.Must(template.New("caller").Funcs(scenarioFuncs).P
       {{template "from" $}}
       To: <{{template "ruri" $}}>[peer_tag_param]
       Call-ID: [call_id]
-      CSeq: {{$i}}2 BYE
+      CSeq: 2 BYE
       Max-Forwards: 70
       Content-Length: 0
 
@@ -243,7 +254,7 @@ var callerTemplate = template.Must(template.New("caller").Funcs(scenarioFuncs).P
 {{- end}}
 {{- end}}
 {{- else}}
-  <send>
+  <send ack_txn="invite">
     <![CDATA[
       ACK {{template "ruri" .}} SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-invite
@@ -271,6 +282,24 @@ var trunkTemplate = template.Must(template.New("trunk").Funcs(scenarioFuncs).Par
       [last_To:];tag=[pid]SIPpTag01[call_number]
       [last_Call-ID:]
       [last_CSeq:]
+{{- end}}
+{{define "ringing"}}
+  <send>
+    <![CDATA[
+{{- if .Early183}}
+      SIP/2.0 183 Session Progress{{template "resp"}}
+      Contact: <sip:trunk@[local_ip]:[local_port];transport=[transport]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      {{indent .SDP}}
+{{- else}}
+      SIP/2.0 180 Ringing{{template "resp"}}
+      Contact: <sip:trunk@[local_ip]:[local_port];transport=[transport]>
+      Content-Length: 0
+{{end}}
+    ]]>
+  </send>
 {{- end}}
   <recv request="INVITE" crlf="true">
 {{- if eq .Mode "ring"}}
@@ -307,14 +336,7 @@ var trunkTemplate = template.Must(template.New("trunk").Funcs(scenarioFuncs).Par
   </send>
   <recv request="ACK" crlf="true"/>
 {{- else if eq .Mode "ring"}}
-  <send>
-    <![CDATA[
-      SIP/2.0 180 Ringing{{template "resp"}}
-      Contact: <sip:trunk@[local_ip]:[local_port];transport=[transport]>
-      Content-Length: 0
-
-    ]]>
-  </send>
+  {{template "ringing" .}}
   <recv request="CANCEL" timeout="55000" crlf="true"/>
   <send>
     <![CDATA[
@@ -338,14 +360,7 @@ var trunkTemplate = template.Must(template.New("trunk").Funcs(scenarioFuncs).Par
   <recv request="ACK" crlf="true"/>
 {{- else}}
 {{- if .RingMS}}
-  <send>
-    <![CDATA[
-      SIP/2.0 180 Ringing{{template "resp"}}
-      Contact: <sip:trunk@[local_ip]:[local_port];transport=[transport]>
-      Content-Length: 0
-
-    ]]>
-  </send>
+  {{template "ringing" .}}
   <pause milliseconds="{{.RingMS}}"/>
 {{- end}}
   <send retrans="500">

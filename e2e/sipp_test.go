@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -442,18 +441,4 @@ func contains(xs []int, x int) bool {
 
 func netDial(network, ip string, port int) (net.Conn, error) {
 	return net.DialTimeout(network, net.JoinHostPort(ip, strconv.Itoa(port)), 200*time.Millisecond)
-}
-
-// runUntil runs f every 50 ms until it returns true or ctx ends.
-func runUntil(ctx context.Context, f func() bool) bool {
-	for {
-		if f() {
-			return true
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }

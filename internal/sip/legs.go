@@ -100,7 +100,10 @@ func (l *InboundLeg) Answer(sdp []byte) error {
 	}
 	l.answered = true
 	l.mu.Unlock()
-	l.finalOnce.Do(func() { close(l.final) })
+	// Only now may the INVITE handler return: sipgo terminates the INVITE
+	// transaction when it does, which would end a dialog not yet
+	// established.
+	defer l.finalOnce.Do(func() { close(l.final) })
 	if err := l.dlg.RespondSDP(sdp); err != nil {
 		return fmt.Errorf("answer: %w", err)
 	}

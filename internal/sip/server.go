@@ -365,6 +365,3 @@ func byeCause(req *sip.Request) string {
 	}
 	return ""
 }
-
-// errLegEnded is returned by operations on a leg that has already ended.
-var errLegEnded = errors.New("sip: leg has ended")
