@@ -60,6 +60,57 @@ type Config struct {
 	Trunk Trunk `yaml:"trunk"`
 	// Database configures where call records are kept.
 	Database Database `yaml:"database"`
+	// Transcribe configures the speech-to-text engine.
+	Transcribe Transcribe `yaml:"transcribe"`
+	// Pipeline configures post-call processing.
+	Pipeline Pipeline `yaml:"pipeline"`
+	// Analytics configures call analytics.
+	Analytics Analytics `yaml:"analytics"`
+}
+
+// Transcribe configures the speech-to-text engine.
+type Transcribe struct {
+	// Engine is sphinx (offline, the default), openai (an OpenAI-compatible
+	// server such as whisper.cpp or faster-whisper) or aws (Amazon
+	// Transcribe Call Analytics).
+	Engine string `yaml:"engine"`
+	// Language is the BCP 47 language of the calls.
+	Language string `yaml:"language"`
+	// URL is the openai engine's server, such as http://127.0.0.1:8080.
+	URL string `yaml:"url"`
+	// APIKey is sent as a bearer token to the openai engine's server.
+	APIKey string `yaml:"api_key"`
+	// Model is the openai engine's model name.
+	Model string `yaml:"model"`
+	// SphinxModelDir overrides the sphinx engine's acoustic model directory.
+	SphinxModelDir string `yaml:"sphinx_model_dir"`
+	// AWSRegion, AWSBucket, AWSPrefix and AWSRoleARN configure the aws engine
+	// (credentials come from the usual AWS environment / files).
+	AWSRegion string `yaml:"aws_region"`
+	// AWSBucket is the S3 bucket recordings are uploaded to.
+	AWSBucket string `yaml:"aws_bucket"`
+	// AWSPrefix is the key prefix in AWSBucket.
+	AWSPrefix string `yaml:"aws_prefix"`
+	// AWSRoleARN is the DataAccessRoleArn Transcribe uses to read the bucket.
+	AWSRoleARN string `yaml:"aws_role_arn"`
+	// AWSEndpoint overrides the AWS endpoints (S3-compatible stores, tests).
+	AWSEndpoint string `yaml:"aws_endpoint"`
+}
+
+// Pipeline configures post-call processing.
+type Pipeline struct {
+	// Workers is how many stages run at once.
+	Workers int `yaml:"workers"`
+	// MaxAttempts is how often a failing stage is tried.
+	MaxAttempts int `yaml:"max_attempts"`
+	// StageTimeout bounds one attempt of a stage.
+	StageTimeout Duration `yaml:"stage_timeout"`
+}
+
+// Analytics configures call analytics.
+type Analytics struct {
+	// CategoriesFile is a YAML file of category rules; "" for none.
+	CategoriesFile string `yaml:"categories_file"`
 }
 
 // Log configures logging.
@@ -146,6 +197,8 @@ func Default() *Config {
 			Transport:      "udp",
 			RegisterExpiry: Duration(time.Hour),
 		},
+		Transcribe: Transcribe{Engine: "sphinx", Language: "en-US", Model: "whisper-1", AWSPrefix: "callrec"},
+		Pipeline:   Pipeline{Workers: 2, MaxAttempts: 5, StageTimeout: Duration(30 * time.Minute)},
 	}
 }
 

@@ -172,7 +172,9 @@ func fullConfig() *Config {
 			RegisterExpiry: Duration(10 * time.Minute),
 			AllowedSources: []string{"198.51.100.0/24", "2001:db8::1"},
 		},
-		Database: Database{URL: "postgres://u:p@db/callrec"},
+		Database:   Database{URL: "postgres://u:p@db/callrec"},
+		Transcribe: Default().Transcribe,
+		Pipeline:   Default().Pipeline,
 	}
 }
 
@@ -306,8 +308,8 @@ func TestEnvNamesUnique(t *testing.T) {
 			t.Errorf("key %s collides with %s", key, EnvConfigFile)
 		}
 	}
-	if len(seen) != 28 {
-		t.Errorf("%d keys, want 28 (update this test and ExampleYAML when adding keys)", len(seen))
+	if len(seen) != 43 {
+		t.Errorf("%d keys, want 43 (update this test and ExampleYAML when adding keys)", len(seen))
 	}
 }
 

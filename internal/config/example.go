@@ -96,4 +96,42 @@ database:
   # "" keeps call records in the SQLite file data_dir/callrec.db.
   # "postgres://user:password@host/dbname" is reserved for PostgreSQL.
   url: ""
+
+transcribe:
+  # sphinx (offline, the default), openai (an OpenAI-compatible server such as
+  # whisper.cpp or faster-whisper) or aws (Amazon Transcribe Call Analytics).
+  engine: "sphinx"
+  # BCP 47 language of the calls.
+  language: "en-US"
+  # openai engine: the server's base URL, such as "http://127.0.0.1:8080".
+  url: ""
+  # openai engine: bearer token, if the server wants one.
+  api_key: ""
+  # openai engine: model name.
+  model: "whisper-1"
+  # sphinx engine: acoustic model directory; "" uses Debian's pocketsphinx-en-us.
+  sphinx_model_dir: ""
+  # aws engine: region, S3 bucket and key prefix for uploads, and the
+  # DataAccessRoleArn Transcribe uses (credentials: the usual AWS settings).
+  aws_region: ""
+  # aws engine: S3 bucket recordings are uploaded to.
+  aws_bucket: ""
+  # aws engine: key prefix in aws_bucket.
+  aws_prefix: "callrec"
+  # aws engine: IAM role Transcribe assumes to read the bucket.
+  aws_role_arn: ""
+  # aws engine: endpoint override (S3-compatible stores, tests); "" for AWS.
+  aws_endpoint: ""
+
+pipeline:
+  # How many processing stages run at once.
+  workers: 2
+  # How often a failing stage is tried before it is marked failed.
+  max_attempts: 5
+  # Longest one attempt of a stage may take.
+  stage_timeout: "30m"
+
+analytics:
+  # YAML file of category rules (name, phrases, speaker, window); "" for none.
+  categories_file: ""
 `

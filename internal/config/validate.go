@@ -68,6 +68,7 @@ func (c *Config) Validate() error {
 	c.validateSIP(&p)
 	c.validateTrunk(&p)
 	c.validateDatabase(&p)
+	c.validateProcessing(&p)
 	return errors.Join(p...)
 }
 
@@ -142,6 +143,34 @@ func (c *Config) validateTrunk(p *problems) {
 		if _, err := parseSource(s); err != nil {
 			p.add(fmt.Sprintf("trunk.allowed_sources[%d]", i), "%q is not an IP address or CIDR; write \"192.0.2.1\" or \"192.0.2.0/24\" (\"0.0.0.0/0\" allows every IPv4 source)", s)
 		}
+	}
+}
+
+func (c *Config) validateProcessing(p *problems) {
+	t := c.Transcribe
+	switch t.Engine {
+	case "sphinx":
+	case "openai":
+		if t.URL == "" {
+			p.add("transcribe.url", "is required with engine openai; set the server's base URL, such as \"http://127.0.0.1:8080\"")
+		}
+	case "aws":
+		if t.AWSRegion == "" {
+			p.add("transcribe.aws_region", "is required with engine aws; set a region such as \"us-east-1\"")
+		}
+		if t.AWSBucket == "" {
+			p.add("transcribe.aws_bucket", "is required with engine aws; set the S3 bucket for uploads")
+		}
+		if t.AWSRoleARN == "" {
+			p.add("transcribe.aws_role_arn", "is required with engine aws; set the DataAccessRoleArn Transcribe uses")
+		}
+	default:
+		p.add("transcribe.engine", "%q is not an engine; set sphinx, openai or aws", t.Engine)
+	}
+	checkPositive(p, "pipeline.workers", c.Pipeline.Workers, "such as 2")
+	checkPositive(p, "pipeline.max_attempts", c.Pipeline.MaxAttempts, "such as 5")
+	if c.Pipeline.StageTimeout <= 0 {
+		p.add("pipeline.stage_timeout", "must be positive; set a duration such as \"30m\"")
 	}
 }
 

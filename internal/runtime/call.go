@@ -573,13 +573,11 @@ func (c *call) finish(status string) {
 			c.log.Info("recording stored", "key", r.RecordingKey, "duration", res.Duration)
 		}
 	}
-	if err := c.e.cfg.Store.UpdateCall(ctx, r); err != nil {
+	recorded := (rec != nil || c.stoppedEarly) && r.Status != store.StatusActive
+	if err := c.e.saveFinal(ctx, r, recorded); err != nil {
 		c.log.Error("call record not updated", "err", err)
 	}
 	c.log.Info("call ended", "status", r.Status, "cause", r.HangupCause, "direction", r.Direction, "party", r.Party)
-	if (rec != nil || c.stoppedEarly) && r.Status != store.StatusActive && c.e.cfg.OnRecording != nil {
-		c.e.cfg.OnRecording(ctx, r)
-	}
 }
 
 func (c *call) applyPauses(ps []recorder.Span) {

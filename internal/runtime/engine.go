@@ -7,6 +7,7 @@ package runtime
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -54,8 +55,9 @@ type Config struct {
 	// MaxConcurrentCalls bounds active calls (0 = unlimited).
 	MaxConcurrentCalls int
 	Logger             *slog.Logger
-	// OnRecording is called after a finished recording is stored.
-	OnRecording func(ctx context.Context, rec *store.Call)
+	// Enqueue queues a call's post-call processing inside tx, the
+	// transaction that marks its recording complete (nil: no processing).
+	Enqueue func(ctx context.Context, tx *sql.Tx, callID string) error
 }
 
 // Engine runs calls.
@@ -147,6 +149,9 @@ func (e *Engine) Recover(ctx context.Context) error {
 					log.Warn("recovered partial recording of an interrupted call", "key", key, "duration", info.Duration)
 				}
 			}
+		} else if _, err := e.cfg.Blob.Stat(ctx, c.RecordingKey); c.RecordingKey != "" && err == nil {
+			// Stored, but the process died before the record said so.
+			c.RecordingState = store.RecordingPartial
 		} else if c.RecordingState == store.RecordingInProgress || c.RecordingState == store.RecordingPaused {
 			c.RecordingState = store.RecordingNone
 		}
@@ -155,14 +160,26 @@ func (e *Engine) Recover(ctx context.Context) error {
 				c.Pauses[j].End = c.EndedAt
 			}
 		}
-		if err := e.cfg.Store.UpdateCall(ctx, c); err != nil {
+		if err := e.saveFinal(ctx, c, c.RecordingState == store.RecordingPartial); err != nil {
 			return fmt.Errorf("recover call %s: %w", c.ID, err)
-		}
-		if c.RecordingState == store.RecordingPartial && e.cfg.OnRecording != nil {
-			e.cfg.OnRecording(ctx, c)
 		}
 	}
 	return nil
+}
+
+// saveFinal writes a finished call's record; with a stored recording, its
+// processing is queued in the same transaction, so a crash can neither lose
+// the job nor queue it for a call not marked finished.
+func (e *Engine) saveFinal(ctx context.Context, c *store.Call, recorded bool) error {
+	if !recorded || e.cfg.Enqueue == nil {
+		return e.cfg.Store.UpdateCall(ctx, c)
+	}
+	return e.cfg.Store.WithTx(ctx, func(tx *sql.Tx) error {
+		if err := e.cfg.Store.UpdateCallTx(ctx, tx, c); err != nil {
+			return err
+		}
+		return e.cfg.Enqueue(ctx, tx, c.ID)
+	})
 }
 
 // HandleCall runs one inbound call to its end (a sip.CallHandler).

@@ -182,6 +182,22 @@ func (s *Store) InsertCall(ctx context.Context, c *Call) error {
 // returns an error wrapping ErrNotFound when there is none, and otherwise
 // behaves like InsertCall.
 func (s *Store) UpdateCall(ctx context.Context, c *Call) error {
+	return s.updateCall(ctx, s.w, c)
+}
+
+// UpdateCallTx is UpdateCall inside tx (from WithTx), so that what else tx
+// does (queueing the call's processing) commits with the record or not at
+// all.
+func (s *Store) UpdateCallTx(ctx context.Context, tx *sql.Tx, c *Call) error {
+	return s.updateCall(ctx, tx, c)
+}
+
+// execer is what *sql.DB and *sql.Tx share.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func (s *Store) updateCall(ctx context.Context, db execer, c *Call) error {
 	if err := c.validate(); err != nil {
 		return fmt.Errorf("update call %s: %w", c.ID, err)
 	}
@@ -191,7 +207,7 @@ func (s *Store) UpdateCall(ctx context.Context, c *Call) error {
 	}
 	updated := msUTC(s.now())
 	args = append(args, updated.UnixMilli(), c.ID)
-	res, err := s.w.ExecContext(ctx, `UPDATE calls SET
+	res, err := db.ExecContext(ctx, `UPDATE calls SET
 		direction = ?, owner_number = ?, party = ?, service_number = ?,
 		started_at = ?, answered_at = ?, ended_at = ?,
 		status = ?, hangup_cause = ?, sip_status = ?, recording_state = ?, recording_key = ?,

@@ -38,6 +38,19 @@ func migrations() []string {
 		);
 		CREATE INDEX calls_started_at ON calls (started_at, id);
 		CREATE INDEX calls_status ON calls (status);`,
+		// 2: post-call processing stages.
+		`CREATE TABLE call_stages (
+			call_id     TEXT    NOT NULL,
+			stage       TEXT    NOT NULL,
+			state       TEXT    NOT NULL,
+			attempts    INTEGER NOT NULL DEFAULT 0,
+			last_error  TEXT    NOT NULL DEFAULT '',
+			output_key  TEXT    NOT NULL DEFAULT '',
+			started_at  BIGINT,
+			finished_at BIGINT,
+			updated_at  BIGINT  NOT NULL,
+			PRIMARY KEY (call_id, stage)
+		);`,
 	}
 }
 

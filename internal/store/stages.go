@@ -1,0 +1,129 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Stage states.
+const (
+	StagePending = "pending" // queued, not started
+	StageRunning = "running" // a worker is on it
+	StageRetry   = "retry"   // failed, will be retried
+	StageDone    = "done"    // finished; OutputKey holds its result
+	StageFailed  = "failed"  // failed for good (retries exhausted or bad input)
+)
+
+// Stage is one post-call processing stage of a call.
+type Stage struct {
+	CallID     string     `json:"-"`
+	Name       string     `json:"name"`
+	State      string     `json:"state"`
+	Attempts   int        `json:"attempts"`
+	LastError  string     `json:"last_error,omitempty"`
+	OutputKey  string     `json:"output_key,omitempty"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+}
+
+// WithTx runs fn in a write transaction, committing when fn returns nil.
+func (s *Store) WithTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			if rb := tx.Rollback(); rb != nil && !errors.Is(rb, sql.ErrTxDone) {
+				err = errors.Join(err, rb)
+			}
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// SaveStage inserts or replaces a stage record. It sets st.UpdatedAt.
+func (s *Store) SaveStage(ctx context.Context, st *Stage) error {
+	return s.saveStage(ctx, s.w, st)
+}
+
+// SaveStageTx is SaveStage inside tx.
+func (s *Store) SaveStageTx(ctx context.Context, tx *sql.Tx, st *Stage) error {
+	return s.saveStage(ctx, tx, st)
+}
+
+func (s *Store) saveStage(ctx context.Context, db execer, st *Stage) error {
+	if st.CallID == "" || st.Name == "" {
+		return errors.New("save stage: call id and stage name are required")
+	}
+	switch st.State {
+	case StagePending, StageRunning, StageRetry, StageDone, StageFailed:
+	default:
+		return fmt.Errorf("save stage %s/%s: unknown state %q", st.CallID, st.Name, st.State)
+	}
+	now := msUTC(s.now())
+	if _, err := db.ExecContext(ctx, `INSERT INTO call_stages
+		(call_id, stage, state, attempts, last_error, output_key, started_at, finished_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (call_id, stage) DO UPDATE SET
+			state = excluded.state, attempts = excluded.attempts, last_error = excluded.last_error,
+			output_key = excluded.output_key, started_at = excluded.started_at,
+			finished_at = excluded.finished_at, updated_at = excluded.updated_at`,
+		st.CallID, st.Name, st.State, st.Attempts, st.LastError, st.OutputKey,
+		nullMillis(st.StartedAt), nullMillis(st.FinishedAt), now.UnixMilli()); err != nil {
+		return fmt.Errorf("save stage %s/%s: %w", st.CallID, st.Name, err)
+	}
+	st.UpdatedAt = now
+	return nil
+}
+
+// Stages returns a call's stage records (in no particular order; callers
+// sort by their pipeline's order).
+func (s *Store) Stages(ctx context.Context, callID string) ([]Stage, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT stage, state, attempts, last_error, output_key,
+		started_at, finished_at, updated_at FROM call_stages WHERE call_id = ?`, callID)
+	if err != nil {
+		return nil, fmt.Errorf("stages of %s: %w", callID, err)
+	}
+	defer rows.Close()
+	var out []Stage
+	for rows.Next() {
+		st := Stage{CallID: callID}
+		var started, finished sql.NullInt64
+		var updated int64
+		if err := rows.Scan(&st.Name, &st.State, &st.Attempts, &st.LastError, &st.OutputKey, &started, &finished, &updated); err != nil {
+			return nil, fmt.Errorf("stages of %s: %w", callID, err)
+		}
+		st.StartedAt, st.FinishedAt = fromNullMillis(started), fromNullMillis(finished)
+		st.UpdatedAt = fromMillis(updated)
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("stages of %s: %w", callID, err)
+	}
+	return out, nil
+}
+
+// Stage returns one stage record, or an error wrapping ErrNotFound.
+func (s *Store) Stage(ctx context.Context, callID, name string) (*Stage, error) {
+	all, err := s.Stages(ctx, callID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range all {
+		if all[i].Name == name {
+			return &all[i], nil
+		}
+	}
+	return nil, fmt.Errorf("stage %s of %s: %w", name, callID, ErrNotFound)
+}
