@@ -173,6 +173,10 @@ type config struct {
 	MaxConcurrent int      // max_concurrent_calls; 0: callrec's default
 	Allowed       []string // allowed_destinations; nil: +1 and +44
 	Extra         string   // more top-level YAML
+	// Processing is the YAML of the transcribe/pipeline/analytics sections;
+	// "" queues processing without running it (pipeline.workers 0), so
+	// call tests do not transcribe in the background.
+	Processing string
 
 	// Filled in by startCallrec.
 	DataDir   string
@@ -198,7 +202,8 @@ trunk:
   allowed_sources: ["127.0.0.1/32"]
 {{if .RingTimeout}}ring_timeout_seconds: {{.RingTimeout}}
 {{end}}{{if .MaxConcurrent}}max_concurrent_calls: {{.MaxConcurrent}}
-{{end}}{{.Extra}}`))
+{{end}}{{if .Processing}}{{.Processing}}{{else}}pipeline: {workers: 0}{{end}}
+{{.Extra}}`))
 
 // callrec is one running `callrec serve`.
 type callrec struct {

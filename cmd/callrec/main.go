@@ -12,7 +12,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -21,6 +23,7 @@ import (
 	"github.com/callrec/callrec/internal/app"
 	"github.com/callrec/callrec/internal/blob"
 	"github.com/callrec/callrec/internal/config"
+	"github.com/callrec/callrec/internal/pipeline"
 	"github.com/callrec/callrec/internal/store"
 )
 
@@ -30,6 +33,8 @@ Usage:
   callrec serve   [--config FILE]            answer calls and record them
   callrec calls list [--json] [--limit N] [--party TEXT] [--direction inbound|outbound] [--config FILE]
   callrec calls show [--json] [--config FILE] ID
+  callrec process [--out DIR] [--engine NAME] [--config FILE] FILE.wav|FILE.json
+                                             transcribe, analyse and render one file
   callrec config example                     print a documented config file
   callrec config check [--config FILE]       validate the configuration and exit
   callrec version                            print the version
@@ -55,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdServe(args[1:], stderr)
 	case "calls":
 		err = cmdCalls(args[1:], stdout, stderr)
+	case "process":
+		err = cmdProcess(args[1:], stdout, stderr)
 	case "config":
 		err = cmdConfig(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
@@ -150,6 +157,76 @@ func cmdServe(args []string, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	return app.Serve(ctx, cfg, log)
+}
+
+func cmdProcess(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("process", "callrec process [--out DIR] [--engine sphinx|openai|aws] [--config FILE] FILE.wav|FILE.json\n\n"+
+		"Runs the post-call stages on one file without a server: a stereo WAV (channel 0 =\n"+
+		"owner, channel 1 = other party, 8 or 16 kHz) is transcribed, analysed and rendered;\n"+
+		"a transcript JSON (callrec's, or Amazon Transcribe Call Analytics output) skips\n"+
+		"transcription. Outputs go to DIR. The config file is optional here: only its\n"+
+		"transcribe and analytics keys are used.", stderr)
+	cfgPath := configFlag(fs)
+	out := fs.String("out", "", "output directory (default: FILE's name without extension, beside it)")
+	engine := fs.String("engine", "", "transcription engine, overriding transcribe.engine")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{"process needs exactly one FILE.wav or FILE.json"}
+	}
+	input := fs.Arg(0)
+	if _, err := os.Stat(input); err != nil {
+		return err
+	}
+	cfg, err := loadProcessingConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	dir := *out
+	if dir == "" {
+		dir = strings.TrimSuffix(input, filepath.Ext(input))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	written, err := app.Process(ctx, cfg, app.ProcessOptions{
+		Input: input, OutDir: dir, Engine: *engine,
+		Progress: stderr, Terminal: isTerminal(stderr),
+	})
+	if err != nil {
+		return err
+	}
+	for _, w := range written {
+		fmt.Fprintln(stdout, w)
+	}
+	return nil
+}
+
+// loadProcessingConfig loads the config for commands that need no
+// telephony settings: the numbers and trunk may be absent.
+func loadProcessingConfig(path string) (*config.Config, error) {
+	if path == "" {
+		path = os.Getenv("CALLREC_CONFIG")
+	}
+	if path == "" {
+		if _, err := os.Stat("callrec.yaml"); err == nil {
+			path = "callrec.yaml"
+		}
+	}
+	cfg, err := config.LoadProcessing(path, os.Environ())
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 func cmdConfig(args []string, stdout, stderr io.Writer) error {
@@ -283,10 +360,22 @@ func cmdCallsShow(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fillRecordingFile(c, bs)
+	stages, err := st.Stages(context.Background(), c.ID)
+	if err != nil {
+		return err
+	}
+	order := map[string]int{}
+	for i, n := range pipeline.Stages() {
+		order[n] = i
+	}
+	sort.Slice(stages, func(i, j int) bool { return order[stages[i].Name] < order[stages[j].Name] })
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(c)
+		return enc.Encode(struct {
+			*store.Call
+			Stages []store.Stage `json:"stages"`
+		}{c, append([]store.Stage{}, stages...)})
 	}
 	b, _ := json.MarshalIndent(c, "", "  ")
 	var m map[string]any
@@ -303,6 +392,19 @@ func cmdCallsShow(args []string, stdout, stderr io.Writer) error {
 			s = string(pb)
 		}
 		fmt.Fprintf(tw, "%s:\t%s\n", strings.ReplaceAll(k, "_", " "), s)
+	}
+	for _, sg := range stages {
+		line := sg.State
+		if sg.Attempts > 0 {
+			line += fmt.Sprintf(" (attempt %d)", sg.Attempts)
+		}
+		if sg.OutputKey != "" {
+			line += " → " + sg.OutputKey
+		}
+		if sg.LastError != "" {
+			line += " — last error: " + sg.LastError
+		}
+		fmt.Fprintf(tw, "stage %s:\t%s\n", sg.Name, line)
 	}
 	return tw.Flush()
 }

@@ -16,10 +16,12 @@ import (
 	"github.com/callrec/callrec/internal/callflow"
 	"github.com/callrec/callrec/internal/config"
 	"github.com/callrec/callrec/internal/media/stream"
+	"github.com/callrec/callrec/internal/pipeline"
 	"github.com/callrec/callrec/internal/prompts"
 	"github.com/callrec/callrec/internal/runtime"
 	"github.com/callrec/callrec/internal/sip"
 	"github.com/callrec/callrec/internal/store"
+	"github.com/callrec/callrec/internal/transcribe"
 )
 
 // OpenStores opens the call store and the blob store the config names.
@@ -87,6 +89,25 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return fmt.Errorf("trunk.allowed_sources: %w", err)
 	}
 
+	aopt, err := AnalyticsOptions(cfg)
+	if err != nil {
+		return err
+	}
+	pipe, err := pipeline.New(ctx, pipeline.Config{
+		Store:        st,
+		Blob:         bs,
+		Engine:       func() (transcribe.Engine, error) { return NewEngine(context.Background(), cfg) },
+		Analytics:    aopt,
+		Workers:      cfg.Pipeline.Workers,
+		MaxAttempts:  cfg.Pipeline.MaxAttempts,
+		StageTimeout: cfg.Pipeline.StageTimeout.D(),
+		ScratchDir:   filepath.Join(cfg.DataDir, "spool"),
+		Logger:       log,
+	})
+	if err != nil {
+		return err
+	}
+
 	var engine *runtime.Engine
 	sipSrv, err := sip.NewServer(sip.Config{
 		Listen:         cfg.SIP.Listen,
@@ -115,11 +136,16 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		OwnerNumber:        cfg.OwnerNumber,
 		MaxConcurrentCalls: cfg.MaxConcurrentCalls,
 		Logger:             log,
+		Enqueue:            pipe.EnqueueTx,
 	})
 	if err != nil {
 		return err
 	}
 	if err := engine.Recover(ctx); err != nil {
+		return err
+	}
+
+	if err := pipe.Start(context.Background()); err != nil {
 		return err
 	}
 
@@ -147,6 +173,9 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	time.Sleep(100 * time.Millisecond)
 	stopSIP()
 	<-errc
+	pipeCtx, cancelPipe := context.WithTimeout(context.Background(), cfg.ShutdownGrace.D())
+	pipe.Stop(pipeCtx)
+	cancelPipe()
 	log.Info("callrec stopped")
 	return nil
 }

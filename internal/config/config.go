@@ -99,7 +99,8 @@ type Transcribe struct {
 
 // Pipeline configures post-call processing.
 type Pipeline struct {
-	// Workers is how many stages run at once.
+	// Workers is how many stages run at once; 0 only queues work for other
+	// nodes.
 	Workers int `yaml:"workers"`
 	// MaxAttempts is how often a failing stage is tried.
 	MaxAttempts int `yaml:"max_attempts"`

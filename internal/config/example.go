@@ -124,7 +124,8 @@ transcribe:
   aws_endpoint: ""
 
 pipeline:
-  # How many processing stages run at once.
+  # How many processing stages run at once; 0 only queues work (for nodes that
+  # answer calls while other nodes process them).
   workers: 2
   # How often a failing stage is tried before it is marked failed.
   max_attempts: 5

@@ -53,6 +53,39 @@ func Load(path string, environ []string) (*Config, error) {
 	return cfg, nil
 }
 
+// LoadProcessing is Load for commands that process files offline: the
+// telephony keys (numbers, trunk) may be missing; everything present is
+// still checked.
+func LoadProcessing(path string, environ []string) (*Config, error) {
+	cfg := Default()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read config file: %w", err)
+		}
+		if err := decodeYAML(data, cfg); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(cfg, environ); err != nil {
+		return nil, err
+	}
+	probe := *cfg
+	if probe.ServiceNumber == "" {
+		probe.ServiceNumber = "+15550100"
+	}
+	if probe.OwnerNumber == "" {
+		probe.OwnerNumber = "+15550111"
+	}
+	if probe.Trunk.Address == "" {
+		probe.Trunk.Address = "127.0.0.1:5060"
+	}
+	if err := probe.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
 // leaf is one settable key: its dotted path, its environment variable and
 // the field it sets.
 type leaf struct {

@@ -167,7 +167,9 @@ func (c *Config) validateProcessing(p *problems) {
 	default:
 		p.add("transcribe.engine", "%q is not an engine; set sphinx, openai or aws", t.Engine)
 	}
-	checkPositive(p, "pipeline.workers", c.Pipeline.Workers, "such as 2")
+	if c.Pipeline.Workers < 0 {
+		p.add("pipeline.workers", "%d is negative; set how many stages run at once, such as 2 (0: this node only queues work for other nodes)", c.Pipeline.Workers)
+	}
 	checkPositive(p, "pipeline.max_attempts", c.Pipeline.MaxAttempts, "such as 5")
 	if c.Pipeline.StageTimeout <= 0 {
 		p.add("pipeline.stage_timeout", "must be positive; set a duration such as \"30m\"")

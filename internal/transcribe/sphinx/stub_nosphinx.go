@@ -1,0 +1,5 @@
+//go:build nosphinx
+
+package sphinx
+
+const buildReason = "build tag nosphinx"
