@@ -24,7 +24,7 @@ func NewEngine(ctx context.Context, cfg *config.Config) (transcribe.Engine, erro
 		}
 		return e, nil
 	case "openai":
-		e, err := openai.New(openai.Config{URL: t.URL, APIKey: t.APIKey, Model: t.Model, Language: t.Language})
+		e, err := openai.New(openai.Config{URL: t.URL, APIKey: t.APIKey, Model: t.Model, Language: t.Language, SampleRate: t.SampleRate})
 		if err != nil {
 			return nil, fmt.Errorf("transcribe.engine openai: %w", err)
 		}

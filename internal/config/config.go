@@ -82,6 +82,9 @@ type Transcribe struct {
 	APIKey string `yaml:"api_key"`
 	// Model is the openai engine's model name.
 	Model string `yaml:"model"`
+	// SampleRate resamples audio sent to the openai engine (16000 for
+	// whisper.cpp's server without --convert); 0 sends the recording's rate.
+	SampleRate int `yaml:"sample_rate"`
 	// SphinxModelDir overrides the sphinx engine's acoustic model directory.
 	SphinxModelDir string `yaml:"sphinx_model_dir"`
 	// AWSRegion, AWSBucket, AWSPrefix and AWSRoleARN configure the aws engine

@@ -308,8 +308,8 @@ func TestEnvNamesUnique(t *testing.T) {
 			t.Errorf("key %s collides with %s", key, EnvConfigFile)
 		}
 	}
-	if len(seen) != 43 {
-		t.Errorf("%d keys, want 43 (update this test and ExampleYAML when adding keys)", len(seen))
+	if len(seen) != 44 {
+		t.Errorf("%d keys, want 44 (update this test and ExampleYAML when adding keys)", len(seen))
 	}
 }
 

@@ -109,6 +109,9 @@ transcribe:
   api_key: ""
   # openai engine: model name.
   model: "whisper-1"
+  # openai engine: resample audio to this rate before upload (16000 for
+  # whisper.cpp's server without --convert); 0 sends the recording's rate.
+  sample_rate: 0
   # sphinx engine: acoustic model directory; "" uses Debian's pocketsphinx-en-us.
   sphinx_model_dir: ""
   # aws engine: region, S3 bucket and key prefix for uploads, and the

@@ -170,6 +170,9 @@ func (c *Config) validateProcessing(p *problems) {
 	if c.Pipeline.Workers < 0 {
 		p.add("pipeline.workers", "%d is negative; set how many stages run at once, such as 2 (0: this node only queues work for other nodes)", c.Pipeline.Workers)
 	}
+	if t.SampleRate != 0 && (t.SampleRate < 8000 || t.SampleRate > 48000) {
+		p.add("transcribe.sample_rate", "%d is not a sample rate to send; set 0 (the recording's own) or 8000 to 48000, such as 16000", t.SampleRate)
+	}
 	checkPositive(p, "pipeline.max_attempts", c.Pipeline.MaxAttempts, "such as 5")
 	if c.Pipeline.StageTimeout <= 0 {
 		p.add("pipeline.stage_timeout", "must be positive; set a duration such as \"30m\"")
