@@ -3,15 +3,19 @@
 GO       ?= go
 BIN      := bin/callrec
 CONFIG   ?= callrec.yaml
+# System packages callrec builds against: PocketSphinx (the offline engine,
+# through cgo).
+RUN_PKGS := libpocketsphinx-dev pocketsphinx-en-us pkg-config
 # System packages the test suite drives: SIPp (phones and trunk), flite and
-# sox (speech and tones).
-TEST_PKGS := sip-tester flite sox
+# sox (speech and tones), PostgreSQL (the shared-database tests).
+TEST_PKGS := $(RUN_PKGS) sip-tester flite sox postgresql
+TEST_DB_URL := postgres://callrec:callrec@127.0.0.1:5432/callrec_test
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: run build test deps-test lint unit e2e fuzz bench clean
+.PHONY: run build test deps-run deps-test install-pkgs lint unit e2e fuzz bench clean
 
 ## run: build callrec and serve on the defaults (SQLite + local objects in ./data)
-run: build $(CONFIG)
+run: deps-run build $(CONFIG)
 	./$(BIN) serve --config $(CONFIG)
 
 $(CONFIG):
@@ -21,13 +25,22 @@ $(CONFIG):
 build:
 	$(GO) build -o $(BIN) ./cmd/callrec
 
-## test: everything CI runs (installs the system packages it needs when run as root)
+## test: everything CI runs (installs the system packages it needs and
+## starts PostgreSQL on loopback when run as root)
 test: deps-test lint
-	$(GO) test -count=1 -timeout 20m ./...
+	@if [ -z "$$CALLREC_TEST_POSTGRES_URL" ] && [ "$$(id -u)" = 0 ]; then bash scripts/postgres-test.sh; fi
+	CALLREC_TEST_POSTGRES_URL="$${CALLREC_TEST_POSTGRES_URL:-$(if $(filter 0,$(shell id -u)),$(TEST_DB_URL),)}" \
+		$(GO) test -count=1 -timeout 20m ./...
+
+deps-run:
+	@$(MAKE) --no-print-directory install-pkgs PKGS="$(RUN_PKGS)"
 
 deps-test:
+	@$(MAKE) --no-print-directory install-pkgs PKGS="$(TEST_PKGS)"
+
+install-pkgs:
 	@missing=""; \
-	for p in $(TEST_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in $(PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 		elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

@@ -334,3 +334,68 @@ func writeStereoWAV(t *testing.T, path string, rate, channels, frames int) {
 		t.Fatal(err)
 	}
 }
+
+// postgresSchemaURL makes a fresh schema on the PostgreSQL server named by
+// CALLREC_TEST_POSTGRES_URL (CI starts one on loopback) and returns a URL
+// that uses it. Without it the test skips, except on CI, where it fails.
+func postgresSchemaURL(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("CALLREC_TEST_POSTGRES_URL")
+	if base == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CALLREC_TEST_POSTGRES_URL is not set on CI")
+		}
+		t.Skip("CALLREC_TEST_POSTGRES_URL not set: no PostgreSQL to test against")
+	}
+	schema := fmt.Sprintf("e2e_%d", time.Now().UnixNano())
+	psql := func(sql string) {
+		out, err := exec.Command("psql", base, "-qc", sql).CombinedOutput()
+		if err != nil {
+			t.Fatalf("psql %q: %v\n%s", sql, err, out)
+		}
+	}
+	psql("CREATE SCHEMA " + schema)
+	t.Cleanup(func() { exec.Command("psql", base, "-qc", "DROP SCHEMA "+schema+" CASCADE").Run() })
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + "search_path=" + schema
+}
+
+// TestPipelinePostgres: two callrec processes share one PostgreSQL
+// database (records and River queue): one answers the call and only queues
+// its processing (pipeline.workers 0), the other, taking no calls of its
+// own, runs every stage.
+func TestPipelinePostgres(t *testing.T) {
+	t.Parallel()
+	url := postgresSchemaURL(t)
+	stub := startWhisperStub(t, false)
+	db := fmt.Sprintf("database:\n  url: %q\n", url)
+	sipNode := startCallrec(t, config{Extra: db})
+	worker := startCallrec(t, config{Extra: db, Processing: processingYAML(stub.url)})
+	// The worker reads the recordings the SIP node stored: both use one
+	// object directory (one machine here; S3 across machines).
+	if err := os.RemoveAll(filepath.Join(worker.cfg.DataDir, "objects")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(sipNode.cfg.DataDir, "objects"), filepath.Join(worker.cfg.DataDir, "objects")); err != nil {
+		t.Fatal(err)
+	}
+	id := strangerCall(t, sipNode)
+	cs := worker.waitStages(t, id, 60*time.Second)
+	for _, s := range cs.Stages {
+		if s.Attempts != 1 {
+			t.Errorf("stage %s took %d attempts, want 1", s.Name, s.Attempts)
+		}
+	}
+	if len(cs.Stages) != 4 {
+		t.Fatalf("stages %+v", cs)
+	}
+	if _, err := os.Stat(filepath.Join(sipNode.cfg.DataDir, "objects", "calls", id, "transcript.json")); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(sipNode.log.String(), "stage started") {
+		t.Error("the SIP node (pipeline.workers 0) ran a stage")
+	}
+}

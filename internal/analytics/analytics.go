@@ -13,7 +13,9 @@
 //     and both speak together for 300 ms or more (shorter overlaps are the
 //     normal give and take of a conversation); the span is the overlap and
 //     the interrupter the side that started later.
-//   - Loudness: per turn, one score per second of the turn (LoudnessScore).
+//   - Loudness: per turn, one score per second of the turn: the level of
+//     the speech in that second on the 0–100 scale of LoudnessScore, null
+//     for a second without speech.
 //   - Talk speed: each side's words per minute of its talk time.
 //   - Sentiment: per turn with a lexicon (Sentiment: AFINN-style with
 //     negation and intensifiers), and per side for each quarter of the call

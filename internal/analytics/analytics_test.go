@@ -560,3 +560,23 @@ func FuzzDetectVoice(f *testing.F) {
 		}
 	})
 }
+
+func TestOtherLanguage(t *testing.T) {
+	speech := [2][]Interval{{iv(1, 4)}, {iv(5, 8)}}
+	rec, words := synthCall(8000, 10*time.Second, speech, []string{"I have a problem with my order, this is terrible"}, 7)
+	doc, err := Analyze(rec, words, Options{Language: "de-DE", Categories: []CategoryRule{{Name: "order", Phrases: []string{"order"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.LanguageCode != "de-DE" {
+		t.Errorf("LanguageCode %q", doc.LanguageCode)
+	}
+	for _, turn := range doc.Transcript {
+		if turn.Sentiment != transcript.Neutral || turn.IssuesDetected != nil {
+			t.Errorf("turn %q: %s %+v: English rules applied to de-DE", turn.Content, turn.Sentiment, turn.IssuesDetected)
+		}
+	}
+	if len(doc.Categories.MatchedCategories) != 1 {
+		t.Errorf("user categories not applied: %+v", doc.Categories)
+	}
+}

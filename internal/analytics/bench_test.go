@@ -1,8 +1,11 @@
 package analytics
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"github.com/callrec/callrec/internal/corpus"
 )
 
 // BenchmarkAnalyze10Min analyses a synthetic 10-minute stereo 8 kHz call:
@@ -60,4 +63,22 @@ func BenchmarkAnalyze10Min(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(words)), "words")
+}
+
+// BenchmarkAnalyzeCorpus10Min analyses the corpus's 10-minute call (flite
+// speech, 8 kHz) with the words of its truth. It needs flite and sox.
+func BenchmarkAnalyzeCorpus10Min(b *testing.B) {
+	corpus.Require(b)
+	rec, truth, err := corpus.Recording(context.Background(), corpus.Long("long", 131), corpusDir(b), 8000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	words := truth.Words()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Analyze(rec, words, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -26,10 +26,13 @@ import (
 
 // OpenStores opens the call store and the blob store the config names.
 func OpenStores(ctx context.Context, cfg *config.Config) (*store.Store, blob.Store, error) {
-	if cfg.DatabaseDriver() != config.DriverSQLite {
-		return nil, nil, fmt.Errorf("database.url: PostgreSQL is not supported yet; leave database.url empty for SQLite")
+	var st *store.Store
+	var err error
+	if cfg.DatabaseDriver() == config.DriverPostgres {
+		st, err = store.OpenPostgres(ctx, cfg.Database.URL)
+	} else {
+		st, err = store.Open(ctx, cfg.SQLitePath())
 	}
-	st, err := store.Open(ctx, cfg.SQLitePath())
 	if err != nil {
 		return nil, nil, fmt.Errorf("open call store: %w", err)
 	}

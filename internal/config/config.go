@@ -165,7 +165,7 @@ type Trunk struct {
 // Database configures where call records are kept.
 type Database struct {
 	// URL is empty for the SQLite file data_dir/callrec.db. URLs starting
-	// with postgres:// or postgresql:// are reserved for PostgreSQL.
+	// with postgres:// or postgresql:// keep records and the job queue in PostgreSQL.
 	URL string `yaml:"url"`
 }
 

@@ -94,7 +94,8 @@ trunk:
 
 database:
   # "" keeps call records in the SQLite file data_dir/callrec.db.
-  # "postgres://user:password@host/dbname" is reserved for PostgreSQL.
+  # "postgres://user:password@host/dbname" keeps them, and the job queue, in
+  # PostgreSQL, so that several callrec nodes share the work.
   url: ""
 
 transcribe:

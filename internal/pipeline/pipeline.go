@@ -13,7 +13,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
@@ -71,9 +74,9 @@ type Config struct {
 
 // Pipeline runs stages as River jobs on the call store's database.
 type Pipeline struct {
-	cfg    Config
-	log    *slog.Logger
-	client *river.Client[*sql.Tx]
+	cfg   Config
+	log   *slog.Logger
+	queue queue
 
 	engineOnce sync.Once
 	engine     transcribe.Engine
@@ -100,25 +103,16 @@ func New(ctx context.Context, cfg Config) (*Pipeline, error) {
 	if cfg.Notifier == nil {
 		cfg.Notifier = LogNotifier{Blob: cfg.Blob, Logger: cfg.Logger}
 	}
-	driver := riversqlite.New(cfg.Store.DB())
-	migrator, err := rivermigrate.New(driver, nil)
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: job queue migrations: %w", err)
-	}
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("pipeline: job queue migrations: %w", err)
-	}
 	p := &Pipeline{cfg: cfg, log: cfg.Logger.With("component", "pipeline")}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &stageWorker{p: p}); err != nil {
 		return nil, err
 	}
-	quiet := slog.New(levelFloor{h: cfg.Logger.Handler(), min: slog.LevelWarn})
 	var queues map[string]river.QueueConfig
 	if cfg.Workers > 0 {
 		queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
 	}
-	client, err := river.NewClient(driver, &river.Config{
+	rcfg := &river.Config{
 		Queues:               queues,
 		Workers:              workers,
 		JobTimeout:           cfg.StageTimeout,
@@ -126,14 +120,79 @@ func New(ctx context.Context, cfg Config) (*Pipeline, error) {
 		MaxAttempts:          cfg.MaxAttempts,
 		RetryPolicy:          backoff{},
 		FetchPollInterval:    500 * time.Millisecond,
-		Logger:               quiet,
-	})
+		Logger:               slog.New(levelFloor{h: cfg.Logger.Handler(), min: slog.LevelWarn}),
+	}
+	var err error
+	if cfg.Store.Postgres() {
+		var c *river.Client[pgx.Tx]
+		if c, err = newClient(ctx, riverpgxv5.New(cfg.Store.Pool()), rcfg); err == nil {
+			p.queue = pgQueue{c}
+		}
+	} else {
+		var c *river.Client[*sql.Tx]
+		if c, err = newClient(ctx, riversqlite.New(cfg.Store.DB()), rcfg); err == nil {
+			p.queue = sqliteQueue{c}
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func newClient[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg *river.Config) (*river.Client[TTx], error) {
+	migrator, err := rivermigrate.New(driver, nil)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: job queue migrations: %w", err)
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("pipeline: job queue migrations: %w", err)
+	}
+	c, err := river.NewClient(driver, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: job client: %w", err)
 	}
-	p.client = client
-	return p, nil
+	return c, nil
 }
+
+// queue is River's client on one of its drivers.
+type queue interface {
+	insertTx(ctx context.Context, tx *store.Tx, args StageArgs) error
+	completeTx(ctx context.Context, tx *store.Tx, job *river.Job[StageArgs]) error
+	start(ctx context.Context) error
+	stop(ctx context.Context) error
+	stopAndCancel(ctx context.Context) error
+}
+
+// sqliteQueue is River on the SQLite database (riversqlite).
+type sqliteQueue struct{ c *river.Client[*sql.Tx] }
+
+func (q sqliteQueue) insertTx(ctx context.Context, tx *store.Tx, a StageArgs) error {
+	_, err := q.c.InsertTx(ctx, tx.SQL(), a, nil)
+	return err
+}
+func (q sqliteQueue) completeTx(ctx context.Context, tx *store.Tx, job *river.Job[StageArgs]) error {
+	_, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx.SQL(), job)
+	return err
+}
+func (q sqliteQueue) start(ctx context.Context) error         { return q.c.Start(ctx) }
+func (q sqliteQueue) stop(ctx context.Context) error          { return q.c.Stop(ctx) }
+func (q sqliteQueue) stopAndCancel(ctx context.Context) error { return q.c.StopAndCancel(ctx) }
+
+// pgQueue is River on PostgreSQL (riverpgxv5), shared by many nodes.
+type pgQueue struct{ c *river.Client[pgx.Tx] }
+
+func (q pgQueue) insertTx(ctx context.Context, tx *store.Tx, a StageArgs) error {
+	_, err := q.c.InsertTx(ctx, tx.PGX(), a, nil)
+	return err
+}
+func (q pgQueue) completeTx(ctx context.Context, tx *store.Tx, job *river.Job[StageArgs]) error {
+	_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx.PGX(), job)
+	return err
+}
+func (q pgQueue) start(ctx context.Context) error         { return q.c.Start(ctx) }
+func (q pgQueue) stop(ctx context.Context) error          { return q.c.Stop(ctx) }
+func (q pgQueue) stopAndCancel(ctx context.Context) error { return q.c.StopAndCancel(ctx) }
 
 // backoff retries after 5 s, 10 s, 20 s… up to 10 minutes.
 type backoff struct{}
@@ -149,15 +208,19 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	if p.cfg.Workers == 0 {
 		return nil
 	}
-	res, err := p.cfg.Store.DB().ExecContext(ctx,
-		`UPDATE river_job SET state = 'available', scheduled_at = CURRENT_TIMESTAMP WHERE state = 'running'`)
-	if err != nil {
-		return fmt.Errorf("pipeline: resume interrupted jobs: %w", err)
+	if !p.cfg.Store.Postgres() {
+		// On PostgreSQL other nodes may be running jobs; River's rescuer
+		// returns a dead node's jobs after pipeline.stage_timeout.
+		res, err := p.cfg.Store.DB().ExecContext(ctx,
+			`UPDATE river_job SET state = 'available', scheduled_at = CURRENT_TIMESTAMP WHERE state = 'running'`)
+		if err != nil {
+			return fmt.Errorf("pipeline: resume interrupted jobs: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			p.log.Warn("resuming stages interrupted by a stop", "jobs", n)
+		}
 	}
-	if n, _ := res.RowsAffected(); n > 0 {
-		p.log.Warn("resuming stages interrupted by a stop", "jobs", n)
-	}
-	if err := p.client.Start(ctx); err != nil {
+	if err := p.queue.start(ctx); err != nil {
 		return fmt.Errorf("pipeline: start: %w", err)
 	}
 	return nil
@@ -169,22 +232,22 @@ func (p *Pipeline) Stop(ctx context.Context) {
 	if p.cfg.Workers == 0 {
 		return
 	}
-	if err := p.client.Stop(ctx); err != nil {
+	if err := p.queue.stop(ctx); err != nil {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = p.client.StopAndCancel(cctx)
+		_ = p.queue.stopAndCancel(cctx)
 	}
 }
 
 // EnqueueTx queues a call's processing inside tx (the transaction that
 // marks its recording complete).
-func (p *Pipeline) EnqueueTx(ctx context.Context, tx *sql.Tx, callID string) error {
+func (p *Pipeline) EnqueueTx(ctx context.Context, tx *store.Tx, callID string) error {
 	for _, s := range stageOrder {
 		if err := p.cfg.Store.SaveStageTx(ctx, tx, &store.Stage{CallID: callID, Name: s, State: store.StagePending}); err != nil {
 			return err
 		}
 	}
-	if _, err := p.client.InsertTx(ctx, tx, StageArgs{CallID: callID, Stage: StageTranscribe}, nil); err != nil {
+	if err := p.queue.insertTx(ctx, tx, StageArgs{CallID: callID, Stage: StageTranscribe}); err != nil {
 		return fmt.Errorf("queue processing of %s: %w", callID, err)
 	}
 	return nil
@@ -195,7 +258,7 @@ func (p *Pipeline) Retry(ctx context.Context, callID, stage string) error {
 	if !validStage(stage) {
 		return fmt.Errorf("unknown stage %q (one of %v)", stage, stageOrder)
 	}
-	return p.cfg.Store.WithTx(ctx, func(tx *sql.Tx) error {
+	return p.cfg.Store.WithTx(ctx, func(tx *store.Tx) error {
 		st := &store.Stage{CallID: callID, Name: stage, State: store.StagePending}
 		if old, err := p.cfg.Store.Stage(ctx, callID, stage); err == nil {
 			st.Attempts = old.Attempts
@@ -203,8 +266,7 @@ func (p *Pipeline) Retry(ctx context.Context, callID, stage string) error {
 		if err := p.cfg.Store.SaveStageTx(ctx, tx, st); err != nil {
 			return err
 		}
-		_, err := p.client.InsertTx(ctx, tx, StageArgs{CallID: callID, Stage: stage}, nil)
-		return err
+		return p.queue.insertTx(ctx, tx, StageArgs{CallID: callID, Stage: stage})
 	})
 }
 
@@ -267,17 +329,16 @@ func (w *stageWorker) Work(ctx context.Context, job *river.Job[StageArgs]) error
 	st.State = store.StageDone
 	st.OutputKey = key
 	st.LastError = ""
-	err = p.cfg.Store.WithTx(ctx, func(tx *sql.Tx) error {
+	err = p.cfg.Store.WithTx(ctx, func(tx *store.Tx) error {
 		if err := p.cfg.Store.SaveStageTx(ctx, tx, st); err != nil {
 			return err
 		}
 		if n := next(a.Stage); n != "" {
-			if _, err := p.client.InsertTx(ctx, tx, StageArgs{CallID: a.CallID, Stage: n}, nil); err != nil {
+			if err := p.queue.insertTx(ctx, tx, StageArgs{CallID: a.CallID, Stage: n}); err != nil {
 				return err
 			}
 		}
-		_, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx, job)
-		return err
+		return p.queue.completeTx(ctx, tx, job)
 	})
 	if err != nil {
 		return fmt.Errorf("record stage %s done: %w", a.Stage, err)

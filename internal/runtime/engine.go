@@ -7,7 +7,6 @@ package runtime
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,7 +56,7 @@ type Config struct {
 	Logger             *slog.Logger
 	// Enqueue queues a call's post-call processing inside tx, the
 	// transaction that marks its recording complete (nil: no processing).
-	Enqueue func(ctx context.Context, tx *sql.Tx, callID string) error
+	Enqueue func(ctx context.Context, tx *store.Tx, callID string) error
 }
 
 // Engine runs calls.
@@ -174,7 +173,7 @@ func (e *Engine) saveFinal(ctx context.Context, c *store.Call, recorded bool) er
 	if !recorded || e.cfg.Enqueue == nil {
 		return e.cfg.Store.UpdateCall(ctx, c)
 	}
-	return e.cfg.Store.WithTx(ctx, func(tx *sql.Tx) error {
+	return e.cfg.Store.WithTx(ctx, func(tx *store.Tx) error {
 		if err := e.cfg.Store.UpdateCallTx(ctx, tx, c); err != nil {
 			return err
 		}

@@ -170,8 +170,8 @@ func (s *Store) InsertCall(ctx context.Context, c *Call) error {
 	}
 	updated := msUTC(s.now())
 	args = append(append([]any{c.ID}, args...), updated.UnixMilli())
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO calls (`+callColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
+	if _, err := s.w.ExecContext(ctx, s.q(`INSERT INTO calls (`+callColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...); err != nil {
 		return fmt.Errorf("insert call %s: %w", c.ID, err)
 	}
 	c.UpdatedAt = updated
@@ -188,7 +188,7 @@ func (s *Store) UpdateCall(ctx context.Context, c *Call) error {
 // UpdateCallTx is UpdateCall inside tx (from WithTx), so that what else tx
 // does (queueing the call's processing) commits with the record or not at
 // all.
-func (s *Store) UpdateCallTx(ctx context.Context, tx *sql.Tx, c *Call) error {
+func (s *Store) UpdateCallTx(ctx context.Context, tx *Tx, c *Call) error {
 	return s.updateCall(ctx, tx, c)
 }
 
@@ -207,12 +207,12 @@ func (s *Store) updateCall(ctx context.Context, db execer, c *Call) error {
 	}
 	updated := msUTC(s.now())
 	args = append(args, updated.UnixMilli(), c.ID)
-	res, err := db.ExecContext(ctx, `UPDATE calls SET
+	res, err := db.ExecContext(ctx, s.q(`UPDATE calls SET
 		direction = ?, owner_number = ?, party = ?, service_number = ?,
 		started_at = ?, answered_at = ?, ended_at = ?,
 		status = ?, hangup_cause = ?, sip_status = ?, recording_state = ?, recording_key = ?,
 		recording_duration_ms = ?, pauses = ?, updated_at = ?
-		WHERE id = ?`, args...)
+		WHERE id = ?`), args...)
 	if err != nil {
 		return fmt.Errorf("update call %s: %w", c.ID, err)
 	}
@@ -230,7 +230,7 @@ func (s *Store) updateCall(ctx context.Context, db execer, c *Call) error {
 // GetCall returns the call with the given id, or an error wrapping
 // ErrNotFound.
 func (s *Store) GetCall(ctx context.Context, id string) (*Call, error) {
-	row := s.r.QueryRowContext(ctx, `SELECT `+callColumns+` FROM calls WHERE id = ?`, id)
+	row := s.r.QueryRowContext(ctx, s.q(`SELECT `+callColumns+` FROM calls WHERE id = ?`), id)
 	c, err := scanCall(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("get call %s: %w", id, ErrNotFound)
@@ -292,7 +292,7 @@ func (s *Store) ActiveCalls(ctx context.Context) ([]Call, error) {
 
 // queryCalls runs a query selecting callColumns and scans every row.
 func (s *Store) queryCalls(ctx context.Context, q string, args ...any) ([]Call, error) {
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.r.QueryContext(ctx, s.q(q), args...)
 	if err != nil {
 		return nil, err
 	}

@@ -57,7 +57,7 @@ func migrations() []string {
 // migrate applies the migrations db has not run yet, each in its own
 // transaction together with its schema_migrations row, so concurrent
 // openers and crashes part-way leave a consistent schema.
-func migrate(ctx context.Context, db *sql.DB, steps []string) error {
+func migrate(ctx context.Context, db *sql.DB, steps []string, q func(string) string) error {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER NOT NULL PRIMARY KEY,
 		applied_at BIGINT  NOT NULL
@@ -76,7 +76,7 @@ func migrate(ctx context.Context, db *sql.DB, steps []string) error {
 		if version <= current {
 			continue
 		}
-		if err := applyMigration(ctx, db, version, step); err != nil {
+		if err := applyMigration(ctx, db, version, step, q); err != nil {
 			return err
 		}
 	}
@@ -84,7 +84,7 @@ func migrate(ctx context.Context, db *sql.DB, steps []string) error {
 }
 
 // applyMigration runs one migration unless another process already has.
-func applyMigration(ctx context.Context, db *sql.DB, version int, step string) (err error) {
+func applyMigration(ctx context.Context, db *sql.DB, version int, step string, q func(string) string) (err error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migration %d: begin: %w", version, err)
@@ -97,7 +97,7 @@ func applyMigration(ctx context.Context, db *sql.DB, version int, step string) (
 		}
 	}()
 	var done int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&done); err != nil {
+	if err := tx.QueryRowContext(ctx, q(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), version).Scan(&done); err != nil {
 		return fmt.Errorf("migration %d: %w", version, err)
 	}
 	if done > 0 {
@@ -106,7 +106,7 @@ func applyMigration(ctx context.Context, db *sql.DB, version int, step string) (
 	if _, err := tx.ExecContext(ctx, step); err != nil {
 		return fmt.Errorf("migration %d: %w", version, err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+	if _, err := tx.ExecContext(ctx, q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`),
 		version, time.Now().UnixMilli()); err != nil {
 		return fmt.Errorf("migration %d: record version: %w", version, err)
 	}

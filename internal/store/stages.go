@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Stage states.
@@ -30,8 +32,52 @@ type Stage struct {
 	UpdatedAt  time.Time  `json:"updated_at"`
 }
 
+// Tx is a write transaction from WithTx: a *sql.Tx on SQLite, a pgx.Tx on
+// PostgreSQL (so that River's pgx driver can queue jobs in it).
+type Tx struct {
+	sqlTx *sql.Tx
+	pgxTx pgx.Tx
+}
+
+// SQL is the SQLite transaction (nil on PostgreSQL).
+func (t *Tx) SQL() *sql.Tx { return t.sqlTx }
+
+// PGX is the PostgreSQL transaction (nil on SQLite).
+func (t *Tx) PGX() pgx.Tx { return t.pgxTx }
+
+// ExecContext runs a statement in the transaction.
+func (t *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if t.sqlTx != nil {
+		return t.sqlTx.ExecContext(ctx, query, args...)
+	}
+	tag, err := t.pgxTx.Exec(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgResult(tag.RowsAffected()), nil
+}
+
+type pgResult int64
+
+func (r pgResult) LastInsertId() (int64, error) { return 0, errors.New("not supported") }
+func (r pgResult) RowsAffected() (int64, error) { return int64(r), nil }
+
 // WithTx runs fn in a write transaction, committing when fn returns nil.
-func (s *Store) WithTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+func (s *Store) WithTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	if s.pool != nil {
+		ptx, err := s.pool.Begin(ctx)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		if err := fn(&Tx{pgxTx: ptx}); err != nil {
+			_ = ptx.Rollback(context.WithoutCancel(ctx))
+			return err
+		}
+		if err := ptx.Commit(ctx); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		return nil
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -43,7 +89,7 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *sql.Tx) error) (err erro
 			}
 		}
 	}()
-	if err := fn(tx); err != nil {
+	if err := fn(&Tx{sqlTx: tx}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -58,7 +104,7 @@ func (s *Store) SaveStage(ctx context.Context, st *Stage) error {
 }
 
 // SaveStageTx is SaveStage inside tx.
-func (s *Store) SaveStageTx(ctx context.Context, tx *sql.Tx, st *Stage) error {
+func (s *Store) SaveStageTx(ctx context.Context, tx *Tx, st *Stage) error {
 	return s.saveStage(ctx, tx, st)
 }
 
@@ -72,13 +118,13 @@ func (s *Store) saveStage(ctx context.Context, db execer, st *Stage) error {
 		return fmt.Errorf("save stage %s/%s: unknown state %q", st.CallID, st.Name, st.State)
 	}
 	now := msUTC(s.now())
-	if _, err := db.ExecContext(ctx, `INSERT INTO call_stages
+	if _, err := db.ExecContext(ctx, s.q(`INSERT INTO call_stages
 		(call_id, stage, state, attempts, last_error, output_key, started_at, finished_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (call_id, stage) DO UPDATE SET
 			state = excluded.state, attempts = excluded.attempts, last_error = excluded.last_error,
 			output_key = excluded.output_key, started_at = excluded.started_at,
-			finished_at = excluded.finished_at, updated_at = excluded.updated_at`,
+			finished_at = excluded.finished_at, updated_at = excluded.updated_at`),
 		st.CallID, st.Name, st.State, st.Attempts, st.LastError, st.OutputKey,
 		nullMillis(st.StartedAt), nullMillis(st.FinishedAt), now.UnixMilli()); err != nil {
 		return fmt.Errorf("save stage %s/%s: %w", st.CallID, st.Name, err)
@@ -90,8 +136,8 @@ func (s *Store) saveStage(ctx context.Context, db execer, st *Stage) error {
 // Stages returns a call's stage records (in no particular order; callers
 // sort by their pipeline's order).
 func (s *Store) Stages(ctx context.Context, callID string) ([]Stage, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT stage, state, attempts, last_error, output_key,
-		started_at, finished_at, updated_at FROM call_stages WHERE call_id = ?`, callID)
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT stage, state, attempts, last_error, output_key,
+		started_at, finished_at, updated_at FROM call_stages WHERE call_id = ?`), callID)
 	if err != nil {
 		return nil, fmt.Errorf("stages of %s: %w", callID, err)
 	}

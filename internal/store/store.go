@@ -1,4 +1,5 @@
-// Package store keeps call records in SQLite (modernc.org/sqlite, pure Go).
+// Package store keeps call records in SQLite (modernc.org/sqlite, pure Go)
+// by default, or in PostgreSQL (pgx) when configured, with the same schema.
 //
 // The database runs in WAL mode. Writes go through a pool of one connection,
 // so they are serialised inside the process and never fight each other for
@@ -6,6 +7,9 @@
 // concurrently with writes. busy_timeout covers other processes (such as a
 // CLI command) using the same file, and write transactions begin IMMEDIATE
 // so they queue for the lock instead of failing on upgrade.
+//
+// With PostgreSQL one pgx pool serves reads and writes; queries are written
+// with "?" placeholders and rewritten to "$n" for it.
 //
 // Times are stored as UTC unix milliseconds and read back in UTC, so they
 // round-trip exactly to the millisecond.
@@ -20,8 +24,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
@@ -34,9 +42,60 @@ const busyTimeoutMS = 5000
 // Store is a handle on the call-record database. It is safe for concurrent
 // use; Close it when done.
 type Store struct {
-	w   *sql.DB // one connection: every write
-	r   *sql.DB // read-only connections: queries
+	w   *sql.DB // SQLite: one connection, every write; PostgreSQL: the pool
+	r   *sql.DB // SQLite: read-only connections; PostgreSQL: the pool
 	now func() time.Time
+	// pool is set for PostgreSQL.
+	pool *pgxpool.Pool
+}
+
+// Postgres reports whether the store is on PostgreSQL.
+func (s *Store) Postgres() bool { return s.pool != nil }
+
+// Pool is the PostgreSQL pool (nil on SQLite).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// q rewrites "?" placeholders to PostgreSQL's "$n" (queries here never
+// contain a literal "?").
+func (s *Store) q(query string) string {
+	if s.pool == nil {
+		return query
+	}
+	return rebind(query)
+}
+
+func rebind(query string) string {
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+// OpenPostgres connects to the PostgreSQL database at url
+// ("postgres://user:password@host/dbname") and brings its schema up to
+// date.
+func OpenPostgres(ctx context.Context, url string) (*Store, error) {
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("open PostgreSQL store: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open PostgreSQL store: %w", err)
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	if err := migratePostgres(ctx, db); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open PostgreSQL store: %w", err)
+	}
+	return &Store{w: db, r: db, now: time.Now, pool: pool}, nil
 }
 
 // Open opens (creating if needed) the SQLite database file at path, creating
@@ -66,7 +125,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	if err := migrate(ctx, w, migrations()); err != nil {
+	if err := migrate(ctx, w, migrations(), func(q string) string { return q }); err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -89,6 +148,22 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return &Store{w: w, r: r, now: time.Now}, nil
 }
 
+// migratePostgres migrates under an advisory lock held on one connection,
+// so that several nodes starting together migrate once.
+func migratePostgres(ctx context.Context, db *sql.DB) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	const lockID = 727274 // arbitrary, callrec's own
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, lockID); err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockID)
+	return migrate(ctx, db, migrations(), rebind)
+}
+
 // dsn returns the modernc.org/sqlite data source name for the file abs.
 func dsn(abs string, readOnly bool) string {
 	// Percent-encode the path: SQLite decodes file: URIs, and a literal
@@ -109,6 +184,11 @@ func dsn(abs string, readOnly bool) string {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.pool != nil {
+		err := s.w.Close()
+		s.pool.Close()
+		return err
+	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 

@@ -116,24 +116,24 @@ func TestMigrateAddsLaterSteps(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
 	steps := append(migrations(), `CREATE TABLE jobs (id INTEGER PRIMARY KEY, call_id TEXT NOT NULL REFERENCES calls (id))`)
-	if err := migrate(ctx, s.DB(), steps); err != nil {
+	if err := migrate(ctx, s.DB(), steps, s.q); err != nil {
 		t.Fatalf("migrate with a new step: %v", err)
 	}
 	if _, err := s.DB().ExecContext(ctx, `INSERT INTO jobs (call_id) VALUES ('nope')`); err == nil {
 		t.Error("foreign key not enforced")
 	}
 	// Running the same steps again is a no-op.
-	if err := migrate(ctx, s.DB(), steps); err != nil {
+	if err := migrate(ctx, s.DB(), steps, s.q); err != nil {
 		t.Fatalf("migrate again: %v", err)
 	}
 	// An older program refuses a newer schema.
-	err := migrate(ctx, s.DB(), migrations())
+	err := migrate(ctx, s.DB(), migrations(), s.q)
 	if err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Errorf("migrate with fewer steps = %v, want a 'newer' error", err)
 	}
 	// A failing step leaves no trace.
 	bad := append(steps, `CREATE TABLE x (a); THIS IS NOT SQL`)
-	if err := migrate(ctx, s.DB(), bad); err == nil {
+	if err := migrate(ctx, s.DB(), bad, s.q); err == nil {
 		t.Fatal("migrate with bad SQL succeeded")
 	}
 	var n int
