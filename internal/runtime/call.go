@@ -514,6 +514,9 @@ func (c *call) hangupLeg(ctx context.Context, l *leg, code int) {
 func (c *call) releaseMedia() {
 	for _, l := range c.legs {
 		if l.st != nil {
+			st := &l.st.Stats
+			c.log.Info("media", "leg", l.tag, "received", st.Received.Load(), "lost", st.Lost.Load(),
+				"sent", st.Sent.Load(), "foreign_dropped", st.Foreign.Load(), "invalid_dropped", st.Invalid.Load())
 			l.st.Close()
 			<-l.st.Done()
 			c.e.cfg.Ports.Release(l.st.Conn())

@@ -76,6 +76,11 @@ func (s *Server) RegisterLoop(ctx context.Context, expiry time.Duration) {
 	if expiry <= 0 {
 		expiry = time.Hour
 	}
+	select {
+	case <-s.ready:
+	case <-ctx.Done():
+		return
+	}
 	backoff := 5 * time.Second
 	for {
 		rctx, cancel := context.WithTimeout(ctx, 32*time.Second)

@@ -67,8 +67,9 @@ type Server struct {
 	inbound map[string]*InboundLeg  // by UAS dialog id
 	outbnd  map[string]*OutboundLeg // by UAC dialog id
 
-	udp net.PacketConn
-	tcp net.Listener
+	udp   net.PacketConn
+	tcp   net.Listener
+	ready chan struct{}
 }
 
 // NewServer builds the SIP stack and binds its sockets (so a busy port is
@@ -113,6 +114,7 @@ func NewServer(cfg Config, onCall CallHandler, admit AdmitFunc) (*Server, error)
 		admit:   admit,
 		inbound: map[string]*InboundLeg{},
 		outbnd:  map[string]*OutboundLeg{},
+		ready:   make(chan struct{}),
 	}
 	s.contact = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "callrec", Host: host, Port: port}}
 	s.dialog = sipgo.DialogUA{Client: client, ContactHDR: s.contact}
@@ -146,6 +148,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 2)
 	go func() { errc <- s.srv.ServeUDP(s.udp) }()
 	go func() { errc <- s.srv.ServeTCP(s.tcp) }()
+	go s.markReady(ctx)
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
@@ -163,6 +166,26 @@ func (s *Server) close() {
 	s.tcp.Close()
 	s.ua.Close()
 }
+
+// markReady closes ready once sipgo serves the UDP socket, so requests we
+// send (REGISTER) leave from it rather than trying to bind it again.
+func (s *Server) markReady(ctx context.Context) {
+	addr := s.udp.LocalAddr().String()
+	for {
+		if c, err := s.ua.TransportLayer().GetConnection("udp", addr); err == nil && c != nil {
+			close(s.ready)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// Ready is closed when the server is serving.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
 
 // Drain makes the server refuse new calls with 503 (graceful shutdown).
 func (s *Server) Drain() { s.draining.Store(true) }

@@ -58,9 +58,11 @@ type Stream struct {
 	log   *slog.Logger
 	Stats Stats
 
-	mu      sync.Mutex
-	params  Params
-	latched bool
+	mu       sync.Mutex
+	params   Params         // Remote: where we send (latched)
+	declared netip.AddrPort // the peer's address from its SDP
+	latched  bool           // a packet from the peer fixed Remote
+	exact    bool           // ... and it came from exactly declared
 
 	sendMu   sync.Mutex
 	ssrc     uint32
@@ -103,11 +105,15 @@ func (s *Stream) Conn() *net.UDPConn { return s.conn }
 // SetParams sets (or, on a re-INVITE, changes) the negotiated parameters.
 func (s *Stream) SetParams(p Params) {
 	s.mu.Lock()
-	if s.params.Remote.Addr() != p.Remote.Addr() {
-		s.latched = false
+	defer s.mu.Unlock()
+	if p.Remote != s.declared {
+		// A new address or port (re-INVITE): latch again.
+		s.declared = p.Remote
+		s.latched, s.exact = false, false
+	} else if s.latched {
+		p.Remote = s.params.Remote // keep sending where the peer sends from
 	}
 	s.params = p
-	s.mu.Unlock()
 }
 
 // Params returns the current parameters.
@@ -207,24 +213,31 @@ func (s *Stream) handle(rs *recvState, src netip.AddrPort, data []byte) {
 }
 
 // accept implements symmetric RTP: packets must come from the IP address
-// the peer's SDP named; the first such packet fixes the port we send to.
+// the peer's SDP named. Packets from exactly the SDP's address and port are
+// always taken (and we send there); until then the first packet from
+// another port of that IP fixes where we send (a peer behind NAT), and
+// other ports are dropped.
 func (s *Stream) accept(src netip.AddrPort) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	want := s.params.Remote
+	want := s.declared
 	if !want.IsValid() || want.Addr().IsUnspecified() {
 		return false
 	}
 	if src.Addr().Unmap() != want.Addr().Unmap() {
 		return false
 	}
-	if !s.latched {
+	switch {
+	case src == want:
+		s.latched, s.exact = true, true
+		s.params.Remote = src
+		return true
+	case !s.latched:
 		s.latched = true
 		s.params.Remote = src
-	} else if src != s.params.Remote {
-		return false
+		return true
 	}
-	return true
+	return !s.exact && src == s.params.Remote
 }
 
 // Close stops Run (closing the socket is left to Ports.Release).

@@ -251,3 +251,42 @@ func FuzzHandle(f *testing.F) {
 		a.handle(&rs, src, data)
 	})
 }
+
+// TestRelatchAfterReoffer: after a re-INVITE names a new port, packets
+// from exactly that port are taken (and we send there); the old port is
+// still taken until then (a phone that keeps its source port), and dropped
+// after.
+func TestRelatchAfterReoffer(t *testing.T) {
+	ports, err := NewPorts(loopback, 34000, 34999)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldPort, newPort := newPeer(t, "127.0.0.1"), newPeer(t, "127.0.0.1")
+	s := newStream(t, ports, oldPort.addr(), codec.PCMU, -1)
+	to := netip.AddrPortFrom(loopback, uint16(s.LocalPort()))
+	payload := make([]byte, FrameSamples)
+	waitReceived := func(n uint64) {
+		t.Helper()
+		deadline := time.Now().Add(2 * time.Second)
+		for s.Stats.Received.Load()+s.Stats.Foreign.Load() < n && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	oldPort.send(t, to, 0, payload, true)
+	waitReceived(1)
+	p := s.Params()
+	p.Remote = newPort.addr()
+	s.SetParams(p)
+	oldPort.send(t, to, 0, payload, false) // still the only source: taken
+	waitReceived(2)
+	newPort.send(t, to, 0, payload, false) // the SDP's port: taken, now the target
+	waitReceived(3)
+	oldPort.send(t, to, 0, payload, false) // dropped from now on
+	waitReceived(4)
+	if got, foreign := s.Stats.Received.Load(), s.Stats.Foreign.Load(); got != 3 || foreign != 1 {
+		t.Fatalf("received %d foreign %d, want 3 and 1", got, foreign)
+	}
+	if s.Params().Remote != newPort.addr() {
+		t.Fatalf("sending to %v, want the re-offered %v", s.Params().Remote, newPort.addr())
+	}
+}
