@@ -11,6 +11,8 @@ RUN_PKGS := libpocketsphinx-dev pocketsphinx-en-us pkg-config
 TEST_PKGS := $(RUN_PKGS) sip-tester flite sox postgresql
 TEST_DB_URL := postgres://callrec:callrec@127.0.0.1:5432/callrec_test
 STATICCHECK_VERSION := v0.8.2
+# A real SMTP server (with an HTTP API to read mail back) for the email tests.
+MAILPIT_VERSION := v1.27.11
 
 .PHONY: run build test deps-run deps-test install-pkgs lint unit e2e fuzz bench clean
 
@@ -37,6 +39,7 @@ deps-run:
 
 deps-test:
 	@$(MAKE) --no-print-directory install-pkgs PKGS="$(TEST_PKGS)"
+	@command -v mailpit >/dev/null || [ -x "$$($(GO) env GOPATH)/bin/mailpit" ] || $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
 
 install-pkgs:
 	@missing=""; \
