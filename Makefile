@@ -7,8 +7,10 @@ CONFIG   ?= callrec.yaml
 # through cgo).
 RUN_PKGS := libpocketsphinx-dev pocketsphinx-en-us pkg-config
 # System packages the test suite drives: SIPp (phones and trunk), flite and
-# sox (speech and tones), PostgreSQL (the shared-database tests).
-TEST_PKGS := $(RUN_PKGS) sip-tester flite sox postgresql
+# sox (speech and tones), PostgreSQL (the shared-database tests),
+# LibreOffice and poppler (reports rendered to PDF and read back), fonts.
+TEST_PKGS := $(RUN_PKGS) sip-tester flite sox postgresql \
+	libreoffice-writer-nogui poppler-utils fonts-dejavu-core fonts-crosextra-carlito
 TEST_DB_URL := postgres://callrec:callrec@127.0.0.1:5432/callrec_test
 STATICCHECK_VERSION := v0.8.2
 # A real SMTP server (with an HTTP API to read mail back) for the email tests.

@@ -24,7 +24,9 @@ import (
 	"github.com/callrec/callrec/internal/blob"
 	"github.com/callrec/callrec/internal/config"
 	"github.com/callrec/callrec/internal/pipeline"
+	"github.com/callrec/callrec/internal/report"
 	"github.com/callrec/callrec/internal/store"
+	"github.com/callrec/callrec/internal/transcript"
 )
 
 const usage = `callrec records phone calls through a SIP trunk, masking the owner's number.
@@ -35,6 +37,8 @@ Usage:
   callrec calls show [--json] [--config FILE] ID
   callrec process [--out DIR] [--engine NAME] [--config FILE] FILE.wav|FILE.json
                                              transcribe, analyse and render one file
+  callrec report  [--out FILE] [--format docx|html|pdf] [--tz ZONE] [--owner NAME] FILE.json
+                                             render a transcript JSON as a report
   callrec config example                     print a documented config file
   callrec config check [--config FILE]       validate the configuration and exit
   callrec version                            print the version
@@ -62,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdCalls(args[1:], stdout, stderr)
 	case "process":
 		err = cmdProcess(args[1:], stdout, stderr)
+	case "report":
+		err = cmdReport(args[1:], stdout, stderr)
 	case "config":
 		err = cmdConfig(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
@@ -199,6 +205,103 @@ func cmdProcess(args []string, stdout, stderr io.Writer) error {
 	for _, w := range written {
 		fmt.Fprintln(stdout, w)
 	}
+	return nil
+}
+
+func cmdReport(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("report", "callrec report [--out FILE] [--format docx|html|pdf] [--tz ZONE] [--owner NAME] FILE.json\n\n"+
+		"Renders a transcript JSON (callrec's, or Amazon Transcribe Call Analytics output) as the\n"+
+		"call report: a Word document, a self-contained HTML page, or a PDF (through LibreOffice's\n"+
+		"soffice). Flags may come before or after FILE.json.", stderr)
+	out := fs.String("out", "", "output file (default: FILE's name with the format's extension, beside it)")
+	format := fs.String("format", "", "docx, html or pdf (default: from --out's extension, else docx)")
+	tz := fs.String("tz", "", "time zone of the dates, an IANA name such as Europe/London (default: local)")
+	owner := fs.String("owner", "", "the owner's name in the report (default: Owner)")
+	lowConf := fs.Float64("low-confidence", report.DefaultLowConfidence, "grey words recognised with less than this confidence (0…1)")
+	histogram := fs.Bool("histogram", false, "add a histogram of word confidence")
+	soffice := fs.String("soffice", "", "LibreOffice's soffice program for --format pdf (default: soffice on PATH)")
+	var inputs []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		inputs = append(inputs, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	if len(inputs) != 1 {
+		return usageError{"report needs exactly one transcript FILE.json"}
+	}
+	input := inputs[0]
+	var f report.Format
+	switch {
+	case *format != "":
+		var err error
+		if f, err = report.ParseFormat(strings.ToLower(*format)); err != nil {
+			return usageError{err.Error()}
+		}
+	case *out != "":
+		ext := strings.ToLower(strings.TrimPrefix(filepath.Ext(*out), "."))
+		var err error
+		if f, err = report.ParseFormat(ext); err != nil {
+			return usageError{fmt.Sprintf("cannot tell the format from --out %s: name it .docx, .html or .pdf, or add --format", *out)}
+		}
+	default:
+		f = report.DOCX
+	}
+	path := *out
+	if path == "" {
+		path = strings.TrimSuffix(input, filepath.Ext(input)) + "." + string(f)
+	}
+	if *lowConf < 0 || *lowConf > 1 {
+		return usageError{"--low-confidence must be between 0 and 1"}
+	}
+	loc := time.Local
+	if *tz != "" {
+		var err error
+		if loc, err = time.LoadLocation(*tz); err != nil {
+			return usageError{fmt.Sprintf("--tz %q: unknown time zone (use an IANA name such as Europe/London, or UTC)", *tz)}
+		}
+	}
+	fh, err := os.Open(input)
+	if err != nil {
+		return fmt.Errorf("read transcript: %w", err)
+	}
+	doc, err := transcript.Decode(fh)
+	fh.Close()
+	if err != nil {
+		return fmt.Errorf("%s: %w", input, err)
+	}
+	lc := *lowConf
+	if lc == 0 {
+		lc = -1 // grey nothing
+	}
+	r := report.New(report.Options{
+		Location: loc, OwnerName: *owner, LowConfidence: lc, ConfidenceHistogram: *histogram,
+		Formats: []report.Format{f}, SofficePath: *soffice,
+		Logger: slog.New(slog.NewTextHandler(stderr, nil)),
+	})
+	if f == report.PDF {
+		if err := r.PDFAvailable(); err != nil {
+			return fmt.Errorf("--format pdf: %w (or render --format docx or html)", err)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	files, err := r.Render(ctx, report.CallFromDocument(doc), doc)
+	if err != nil {
+		return err
+	}
+	data, ok := files[f.FileName()]
+	if !ok {
+		return fmt.Errorf("no %s was rendered", f.FileName())
+	}
+	if err := os.WriteFile(path, data, 0o640); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	fmt.Fprintln(stdout, path)
 	return nil
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/callrec/callrec/internal/analytics"
 	"github.com/callrec/callrec/internal/config"
 	"github.com/callrec/callrec/internal/pipeline"
-	"github.com/callrec/callrec/internal/store"
+	"github.com/callrec/callrec/internal/report"
 	"github.com/callrec/callrec/internal/transcript"
 )
 
@@ -97,8 +97,13 @@ func Process(ctx context.Context, cfg *config.Config, opt ProcessOptions) ([]str
 		return nil, err
 	}
 	pr.step(4, 4, "rendering")
-	call := &store.Call{ID: base, Direction: "unknown", StartedAt: time.Now().UTC()}
-	files, err := pipeline.BasicRenderer{}.Render(ctx, call, doc)
+	// No call record: what the report says about the call comes from the
+	// document (times and numbers are reported as not known).
+	call := report.CallFromDocument(doc)
+	if call.ID == "" {
+		call.ID = base
+	}
+	files, err := report.New(report.Options{}).Render(ctx, call, doc)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/callrec/callrec/internal/config"
 	"github.com/callrec/callrec/internal/media/stream"
 	"github.com/callrec/callrec/internal/pipeline"
+	"github.com/callrec/callrec/internal/report"
 	"github.com/callrec/callrec/internal/prompts"
 	"github.com/callrec/callrec/internal/runtime"
 	"github.com/callrec/callrec/internal/sip"
@@ -101,6 +102,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Blob:         bs,
 		Engine:       func() (transcribe.Engine, error) { return NewEngine(context.Background(), cfg) },
 		Analytics:    aopt,
+		Renderer:     report.New(report.Options{Location: time.Local, Logger: log}),
 		Workers:      cfg.Pipeline.Workers,
 		MaxAttempts:  cfg.Pipeline.MaxAttempts,
 		StageTimeout: cfg.Pipeline.StageTimeout.D(),
