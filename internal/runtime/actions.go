@@ -19,6 +19,9 @@ import (
 	"github.com/callrec/callrec/internal/store"
 )
 
+// offeredEventPT is the telephone-event payload type of our offers.
+const offeredEventPT = 101
+
 // actionResult is the ActionData reported for one action; ErrorType set
 // means it failed.
 type actionResult struct {
@@ -302,7 +305,7 @@ func (c *call) callAndBridge(ctx context.Context, a callflow.Action) actionResul
 		Address:        c.e.cfg.MediaAddress.String(),
 		Port:           st.LocalPort(),
 		Codecs:         []sdp.Codec{{PayloadType: 0, Name: "PCMU", ClockRate: 8000}, {PayloadType: 8, Name: "PCMA", ClockRate: 8000}},
-		TelephoneEvent: 101,
+		TelephoneEvent: offeredEventPT,
 		Direction:      "sendrecv",
 	}
 	offer, err := sdp.Build(local)
@@ -362,6 +365,7 @@ func (c *call) callAndBridge(ctx context.Context, a callflow.Action) actionResul
 		c.e.cfg.Ports.Release(conn)
 		return c.bridgeFailed(a, 488, err)
 	}
+	params.OfferedTelephoneEvent = offeredEventPT
 	st.SetParams(params)
 	lb.local.Codecs = []sdp.Codec{sel.Codec}
 	lb.local.TelephoneEvent = sel.TelephoneEvent

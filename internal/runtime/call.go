@@ -267,6 +267,8 @@ func (c *call) reoffer(l *leg, body []byte) ([]byte, error) {
 		if l.in != nil {
 			l.local.Codecs = []sdp.Codec{sel.Codec}
 			l.local.TelephoneEvent = sel.TelephoneEvent
+		} else {
+			params.OfferedTelephoneEvent = offeredEventPT
 		}
 		l.st.SetParams(params)
 	}

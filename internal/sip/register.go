@@ -9,6 +9,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/google/uuid"
 )
 
 // Register sends one REGISTER to the trunk (answering a digest challenge)
@@ -30,10 +31,22 @@ func (s *Server) Register(ctx context.Context, expiry time.Duration) (time.Durat
 	}
 	req := sip.NewRequest(sip.REGISTER, sip.Uri{Scheme: "sip", Host: domain, Port: port})
 	aor := sip.Uri{Scheme: "sip", User: user, Host: domain}
+	// Refreshes keep the registration's Call-ID and From tag and count
+	// CSeq up (RFC 3261 §10.2.4).
+	s.regMu.Lock()
+	if s.regCallID == "" {
+		s.regCallID, s.regTag, s.regCSeq = uuid.NewString(), sip.GenerateTagN(16), 1
+	}
+	s.regCSeq++
+	callID, tag, cseq := s.regCallID, s.regTag, s.regCSeq
+	s.regMu.Unlock()
 	from := &sip.FromHeader{Address: aor, Params: sip.NewParams()}
-	from.Params.Add("tag", sip.GenerateTagN(16))
+	from.Params.Add("tag", tag)
 	req.AppendHeader(from)
 	req.AppendHeader(&sip.ToHeader{Address: aor, Params: sip.NewParams()})
+	cid := sip.CallIDHeader(callID)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: sip.REGISTER})
 	req.AppendHeader(sip.HeaderClone(&s.contact))
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expiry.Seconds()))))
 	req.SetDestination(s.cfg.TrunkAddress)
@@ -50,6 +63,10 @@ func (s *Server) Register(ctx context.Context, expiry time.Duration) (time.Durat
 			return 0, fmt.Errorf("register (authenticated): %w", err)
 		}
 	}
+	// DoDigestAuth sent the request again with the next CSeq.
+	s.regMu.Lock()
+	s.regCSeq = max(s.regCSeq, req.CSeq().SeqNo)
+	s.regMu.Unlock()
 	if !res.IsSuccess() {
 		return 0, fmt.Errorf("register: trunk answered %d %s", res.StatusCode, res.Reason)
 	}

@@ -67,6 +67,12 @@ type Server struct {
 	inbound map[string]*InboundLeg  // by UAS dialog id
 	outbnd  map[string]*OutboundLeg // by UAC dialog id
 
+	// Registration dialog state (REGISTER refreshes).
+	regMu     sync.Mutex
+	regCallID string
+	regTag    string
+	regCSeq   uint32
+
 	udp   net.PacketConn
 	tcp   net.Listener
 	ready chan struct{}

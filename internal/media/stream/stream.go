@@ -32,6 +32,11 @@ type Params struct {
 	PayloadType uint8
 	// TelephoneEvent is the RFC 4733 payload type, -1 when not negotiated.
 	TelephoneEvent int
+	// OfferedTelephoneEvent is the RFC 4733 payload type of our own offer,
+	// also accepted on receive: under RFC 3264 a peer sends with the payload
+	// types of the SDP it received, even when its answer numbered
+	// telephone-event differently. 0 means none (0 is PCMU, never an event).
+	OfferedTelephoneEvent uint8
 }
 
 // Handlers receive what the leg's peer sends.
@@ -181,7 +186,8 @@ func (s *Stream) handle(rs *recvState, src netip.AddrPort, data []byte) {
 	s.mu.Unlock()
 	h := s.handlers.Load()
 	switch {
-	case p.TelephoneEvent >= 0 && int(pkt.PayloadType) == p.TelephoneEvent:
+	case p.TelephoneEvent >= 0 && int(pkt.PayloadType) == p.TelephoneEvent,
+		p.OfferedTelephoneEvent != 0 && pkt.PayloadType == p.OfferedTelephoneEvent:
 		digit, ok, err := rs.dtmf.Push(pkt.Timestamp, pkt.Payload)
 		if err != nil {
 			s.Stats.Invalid.Add(1)

@@ -1,0 +1,174 @@
+package web
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds callrec's Prometheus metrics in a registry of its own (not
+// the process-wide default), served at /metrics. Make it with NewMetrics;
+// its methods are safe for concurrent use and do nothing on a nil
+// *Metrics, so callers need not check whether metrics are enabled.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	mu          sync.Mutex
+	activeCalls func() float64
+
+	calls         *prometheus.CounterVec
+	rtpReceived   prometheus.Counter
+	rtpLost       prometheus.Counter
+	rtpSent       prometheus.Counter
+	stageDuration *prometheus.HistogramVec
+	stageFailures *prometheus.CounterVec
+	loginFailures prometheus.Counter
+}
+
+// Metric names, as exposed at /metrics.
+const (
+	MetricActiveCalls   = "callrec_active_calls"
+	MetricCalls         = "callrec_calls_total"
+	MetricRTPReceived   = "callrec_rtp_packets_received_total"
+	MetricRTPLost       = "callrec_rtp_packets_lost_total"
+	MetricRTPSent       = "callrec_rtp_packets_sent_total"
+	MetricStageDuration = "callrec_pipeline_stage_duration_seconds"
+	MetricStageFailures = "callrec_pipeline_stage_failures_total"
+	MetricLoginFailures = "callrec_web_login_failures_total"
+)
+
+// NewMetrics returns a Metrics with every callrec metric registered, plus
+// the Go runtime and process collectors.
+func NewMetrics() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.calls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: MetricCalls,
+		Help: "Calls that ended, by final status (completed, unanswered, rejected, failed, interrupted).",
+	}, []string{"status"})
+	m.rtpReceived = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: MetricRTPReceived,
+		Help: "RTP packets received from call legs.",
+	})
+	m.rtpLost = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: MetricRTPLost,
+		Help: "RTP packets lost (gaps in sequence numbers) on received streams.",
+	})
+	m.rtpSent = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: MetricRTPSent,
+		Help: "RTP packets sent to call legs.",
+	})
+	m.stageDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: MetricStageDuration,
+		Help: "Duration of successful post-call pipeline stage attempts, by stage.",
+		// 0.1 s … about 55 min: rendering takes seconds, transcribing a
+		// long call minutes.
+		Buckets: prometheus.ExponentialBuckets(0.1, 2.5, 15),
+	}, []string{"stage"})
+	m.stageFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: MetricStageFailures,
+		Help: "Failed post-call pipeline stage attempts, by stage.",
+	}, []string{"stage"})
+	m.loginFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: MetricLoginFailures,
+		Help: "Refused web log-ins (wrong password or rate-limited).",
+	})
+	active := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: MetricActiveCalls,
+		Help: "Calls in progress.",
+	}, m.active)
+	m.reg.MustRegister(
+		active, m.calls, m.rtpReceived, m.rtpLost, m.rtpSent, m.stageDuration, m.stageFailures, m.loginFailures,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// active reads the active-calls function set with SetActiveCalls.
+func (m *Metrics) active() float64 {
+	m.mu.Lock()
+	f := m.activeCalls
+	m.mu.Unlock()
+	if f == nil {
+		return 0
+	}
+	return f()
+}
+
+// Registry returns the registry the metrics live in, for registering more
+// collectors.
+func (m *Metrics) Registry() *prometheus.Registry {
+	if m == nil {
+		return nil
+	}
+	return m.reg
+}
+
+// Handler serves the metrics in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	if m == nil {
+		return http.NotFoundHandler()
+	}
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// SetActiveCalls sets the function read on every scrape for the number of
+// calls in progress (such as the runtime's count of live calls). It must be
+// safe to call from any goroutine and return quickly.
+func (m *Metrics) SetActiveCalls(f func() float64) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.activeCalls = f
+	m.mu.Unlock()
+}
+
+// CallEnded counts a call that ended with the given status (one of the
+// store.Status constants).
+func (m *Metrics) CallEnded(status string) {
+	if m == nil {
+		return
+	}
+	m.calls.WithLabelValues(status).Inc()
+}
+
+// RTP adds packet counts: received from, lost on the way from, and sent to
+// call legs. Call it with the increments since the last call (for example
+// once per call when it ends, or periodically).
+func (m *Metrics) RTP(received, lost, sent uint64) {
+	if m == nil {
+		return
+	}
+	m.rtpReceived.Add(float64(received))
+	m.rtpLost.Add(float64(lost))
+	m.rtpSent.Add(float64(sent))
+}
+
+// StageDone records a successful pipeline stage attempt that took d.
+func (m *Metrics) StageDone(stage string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.stageDuration.WithLabelValues(stage).Observe(d.Seconds())
+}
+
+// StageFailed counts a failed pipeline stage attempt.
+func (m *Metrics) StageFailed(stage string) {
+	if m == nil {
+		return
+	}
+	m.stageFailures.WithLabelValues(stage).Inc()
+}
+
+// loginFailed counts a refused log-in.
+func (m *Metrics) loginFailed() {
+	if m == nil {
+		return
+	}
+	m.loginFailures.Inc()
+}
