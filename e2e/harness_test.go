@@ -177,6 +177,9 @@ type config struct {
 	// "" queues processing without running it (pipeline.workers 0), so
 	// call tests do not transcribe in the background.
 	Processing string
+	// Web is the YAML of the web/notify/public_url keys; "" turns the web
+	// server off, so parallel tests do not compete for its port.
+	Web string
 
 	// Filled in by startCallrec.
 	DataDir   string
@@ -203,6 +206,7 @@ trunk:
 {{if .RingTimeout}}ring_timeout_seconds: {{.RingTimeout}}
 {{end}}{{if .MaxConcurrent}}max_concurrent_calls: {{.MaxConcurrent}}
 {{end}}{{if .Processing}}{{.Processing}}{{else}}pipeline: {workers: 0}{{end}}
+{{if .Web}}{{.Web}}{{else}}web: {listen: ""}{{end}}
 {{.Extra}}`))
 
 // callrec is one running `callrec serve`.

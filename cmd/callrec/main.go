@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,6 +28,7 @@ import (
 	"github.com/callrec/callrec/internal/report"
 	"github.com/callrec/callrec/internal/store"
 	"github.com/callrec/callrec/internal/transcript"
+	"github.com/callrec/callrec/internal/web"
 )
 
 const usage = `callrec records phone calls through a SIP trunk, masking the owner's number.
@@ -39,6 +41,7 @@ Usage:
                                              transcribe, analyse and render one file
   callrec report  [--out FILE] [--format docx|html|pdf] [--tz ZONE] [--owner NAME] FILE.json
                                              render a transcript JSON as a report
+  callrec passwd                             read a password, print its hash for web.password_hash
   callrec config example                     print a documented config file
   callrec config check [--config FILE]       validate the configuration and exit
   callrec version                            print the version
@@ -70,6 +73,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdReport(args[1:], stdout, stderr)
 	case "config":
 		err = cmdConfig(args[1:], stdout, stderr)
+	case "passwd":
+		err = cmdPasswd(args[1:], os.Stdin, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "callrec", version())
 		return 0
@@ -330,6 +335,30 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func cmdPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("passwd", "callrec passwd < password.txt\n\nReads the owner's web password from the first line of standard input and\nprints its argon2id hash, to put in web.password_hash.", stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if f, ok := stdin.(*os.File); ok && isTerminal(f) {
+		fmt.Fprint(stderr, "password (shown as you type; pipe it in to hide it): ")
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if len(pw) < 8 {
+		return usageError{"the password must have at least 8 characters"}
+	}
+	hash, err := web.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, hash)
+	return nil
 }
 
 func cmdConfig(args []string, stdout, stderr io.Writer) error {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/callrec/callrec/internal/web"
 )
 
 func runCLI(args ...string) (int, string, string) {
@@ -79,5 +81,25 @@ func TestReportCommand(t *testing.T) {
 	}
 	if code, _, errOut := runCLI("report", golden, "--out", filepath.Join(dir, "x.odt")); code == 0 || !strings.Contains(errOut, "odt") {
 		t.Errorf("unknown format: %d %q", code, errOut)
+	}
+}
+
+func TestPasswd(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := func() int {
+		err := cmdPasswd(nil, strings.NewReader("correct horse battery\n"), &out, &errOut)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	}(); code != 0 {
+		t.Fatal(code)
+	}
+	hash := strings.TrimSpace(out.String())
+	if !strings.HasPrefix(hash, "$argon2id$") || !web.CheckPassword(hash, "correct horse battery") || web.CheckPassword(hash, "wrong") {
+		t.Fatalf("hash %q", hash)
+	}
+	if err := cmdPasswd(nil, strings.NewReader("short\n"), &out, &errOut); err == nil {
+		t.Fatal("a 5-character password was accepted")
 	}
 }

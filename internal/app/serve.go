@@ -6,8 +6,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"time"
 
 	sipgosip "github.com/emiago/sipgo/sip"
@@ -16,6 +19,7 @@ import (
 	"github.com/callrec/callrec/internal/callflow"
 	"github.com/callrec/callrec/internal/config"
 	"github.com/callrec/callrec/internal/media/stream"
+	"github.com/callrec/callrec/internal/notify"
 	"github.com/callrec/callrec/internal/pipeline"
 	"github.com/callrec/callrec/internal/prompts"
 	"github.com/callrec/callrec/internal/report"
@@ -23,6 +27,8 @@ import (
 	"github.com/callrec/callrec/internal/sip"
 	"github.com/callrec/callrec/internal/store"
 	"github.com/callrec/callrec/internal/transcribe"
+	"github.com/callrec/callrec/internal/web"
+	"github.com/callrec/callrec/internal/web/signed"
 )
 
 // OpenStores opens the call store and the blob store the config names.
@@ -97,7 +103,22 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	secret, err := signed.LoadOrCreateSecret(cfg.LinkSecretFile())
+	if err != nil {
+		return fmt.Errorf("web.secret_file: %w", err)
+	}
+	signer, err := signed.New(secret)
+	if err != nil {
+		return fmt.Errorf("web.secret_file: %w", err)
+	}
+	notifier, err := newNotifier(cfg, signer, bs, log)
+	if err != nil {
+		return err
+	}
+	metrics := web.NewMetrics()
 	pipe, err := pipeline.New(ctx, pipeline.Config{
+		Notifier:     notifier,
+		OnStage:      stageMetrics(metrics),
 		Store:        st,
 		Blob:         bs,
 		Engine:       func() (transcribe.Engine, error) { return NewEngine(context.Background(), cfg) },
@@ -142,6 +163,10 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		MaxConcurrentCalls: cfg.MaxConcurrentCalls,
 		Logger:             log,
 		Enqueue:            pipe.EnqueueTx,
+		OnCallEnded: func(status string, received, lost, sent uint64) {
+			metrics.CallEnded(status)
+			metrics.RTP(received, lost, sent)
+		},
 	})
 	if err != nil {
 		return err
@@ -150,6 +175,32 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 
+	metrics.SetActiveCalls(func() float64 { return float64(engine.Active()) })
+	var httpSrv *http.Server
+	if cfg.Web.Listen != "" {
+		ws, err := web.New(web.Config{
+			Store: st, Blob: bs, Signer: signer, Retrier: pipe, Stages: pipeline.Stages(),
+			PublicURL: cfg.BaseURL(), PasswordHash: cfg.Web.PasswordHash, APITokens: cfg.Web.APITokens,
+			LinkTTL: cfg.Web.LinkTTL.D(), SecureCookies: strings.HasPrefix(cfg.BaseURL(), "https://"),
+			Location: time.Local, Logger: log, Metrics: metrics,
+		})
+		if err != nil {
+			return fmt.Errorf("web: %w", err)
+		}
+		ln, err := net.Listen("tcp", cfg.Web.Listen)
+		if err != nil {
+			return fmt.Errorf("web.listen %s: %w", cfg.Web.Listen, err)
+		}
+		httpSrv = &http.Server{Handler: ws.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		go func() {
+			if err := httpSrv.Serve(ln); err != nil && err != http.ErrServerClosed {
+				log.Error("web server stopped", "err", err)
+			}
+		}()
+		if cfg.Web.PasswordHash == "" {
+			log.Warn("web.password_hash is not set: the call browser refuses log-in until you set one (callrec passwd)")
+		}
+	}
 	if err := pipe.Start(context.Background()); err != nil {
 		return err
 	}
@@ -161,7 +212,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if cfg.Trunk.Register {
 		go sipSrv.RegisterLoop(sipCtx, cfg.Trunk.RegisterExpiry.D())
 	}
-	log.Info("callrec serving", "sip", cfg.SIP.Listen, "media_address", cfg.SIP.MediaAddress,
+	log.Info("callrec serving", "sip", cfg.SIP.Listen, "web", cfg.Web.Listen, "media_address", cfg.SIP.MediaAddress,
 		"rtp_ports", cfg.SIP.RTPPorts, "trunk", cfg.Trunk.Address, "data_dir", cfg.DataDir)
 
 	select {
@@ -178,9 +229,49 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	time.Sleep(100 * time.Millisecond)
 	stopSIP()
 	<-errc
+	if httpSrv != nil {
+		hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = httpSrv.Shutdown(hctx)
+		cancel()
+	}
 	pipeCtx, cancelPipe := context.WithTimeout(context.Background(), cfg.ShutdownGrace.D())
 	pipe.Stop(pipeCtx)
 	cancelPipe()
 	log.Info("callrec stopped")
 	return nil
+}
+
+// newNotifier makes the notify stage's notifier from notify.*; nil (the
+// pipeline's log-only default) when neither email nor webhook is set.
+func newNotifier(cfg *config.Config, signer *signed.Signer, bs blob.Store, log *slog.Logger) (pipeline.Notifier, error) {
+	nc := notify.Config{Signer: signer, Blob: bs, Logger: log, Location: time.Local}
+	if e := cfg.Notify.Email; e.To != "" {
+		nc.Email = &notify.EmailConfig{
+			To: e.To, From: e.From, Host: e.SMTP.Host, Port: e.SMTP.Port, TLS: e.SMTP.TLS,
+			Username: e.SMTP.Username, Password: e.SMTP.Password, Attach: e.Attach,
+			PublicURL: cfg.BaseURL(), LinkTTL: cfg.Web.LinkTTL.D(),
+		}
+	}
+	if w := cfg.Notify.Webhook; w.URL != "" {
+		nc.Webhook = &notify.WebhookConfig{URL: w.URL, Secret: []byte(w.Secret), PublicURL: cfg.BaseURL(), LinkTTL: cfg.Web.LinkTTL.D()}
+	}
+	if nc.Email == nil && nc.Webhook == nil {
+		return nil, nil
+	}
+	n, err := notify.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	return n, nil
+}
+
+// stageMetrics reports stage outcomes to the metrics.
+func stageMetrics(m *web.Metrics) func(stage string, d time.Duration, err error) {
+	return func(stage string, d time.Duration, err error) {
+		if err != nil {
+			m.StageFailed(stage)
+			return
+		}
+		m.StageDone(stage, d)
+	}
 }

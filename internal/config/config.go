@@ -66,6 +66,76 @@ type Config struct {
 	Pipeline Pipeline `yaml:"pipeline"`
 	// Analytics configures call analytics.
 	Analytics Analytics `yaml:"analytics"`
+	// PublicURL is the base of links in emails and webhooks; empty means
+	// "http://" + web.listen.
+	PublicURL string `yaml:"public_url"`
+	// Web configures the owner's call browser, the API and signed links.
+	Web Web `yaml:"web"`
+	// Notify configures how the owner is told about processed calls.
+	Notify Notify `yaml:"notify"`
+}
+
+// Web configures the HTTP server.
+type Web struct {
+	// Listen is the HTTP host:port; "" turns the web server off.
+	Listen string `yaml:"listen"`
+	// PasswordHash is the owner's log-in password hash (callrec passwd).
+	PasswordHash string `yaml:"password_hash"`
+	// APITokens are bearer tokens accepted by /api/v1.
+	APITokens []string `yaml:"api_tokens"`
+	// LinkTTL is how long signed links stay valid.
+	LinkTTL Duration `yaml:"link_ttl"`
+	// SecretFile holds the link-signing secret; "" means data_dir/link-secret.
+	SecretFile string `yaml:"secret_file"`
+}
+
+// Notify configures notifications.
+type Notify struct {
+	// Email sends the owner an email per processed call.
+	Email Email `yaml:"email"`
+	// Webhook posts a signed JSON document per processed call.
+	Webhook Webhook `yaml:"webhook"`
+}
+
+// Email configures notification emails; empty To turns them off.
+type Email struct {
+	To     string `yaml:"to"`
+	From   string `yaml:"from"`
+	Attach bool   `yaml:"attach"`
+	SMTP   SMTP   `yaml:"smtp"`
+}
+
+// SMTP configures the mail server.
+type SMTP struct {
+	Host string `yaml:"host"`
+	Port int    `yaml:"port"`
+	// TLS is none, starttls or tls.
+	TLS      string `yaml:"tls"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+}
+
+// Webhook configures the webhook; empty URL turns it off.
+type Webhook struct {
+	URL string `yaml:"url"`
+	// Secret signs the body (X-Callrec-Signature: sha256=HMAC).
+	Secret string `yaml:"secret"`
+}
+
+// BaseURL is public_url, or http:// and web.listen.
+func (c *Config) BaseURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	return "http://" + c.Web.Listen
+}
+
+// LinkSecretFile is web.secret_file or data_dir/link-secret.
+func (c *Config) LinkSecretFile() string {
+	if c.Web.SecretFile != "" {
+		return c.Web.SecretFile
+	}
+	return filepath.Join(c.DataDir, "link-secret")
 }
 
 // Transcribe configures the speech-to-text engine.
@@ -203,6 +273,8 @@ func Default() *Config {
 		},
 		Transcribe: Transcribe{Engine: "sphinx", Language: "en-US", Model: "whisper-1", AWSPrefix: "callrec"},
 		Pipeline:   Pipeline{Workers: 2, MaxAttempts: 5, StageTimeout: Duration(30 * time.Minute)},
+		Web:        Web{Listen: "127.0.0.1:8080", APITokens: []string{}, LinkTTL: Duration(7 * 24 * time.Hour)},
+		Notify:     Notify{Email: Email{SMTP: SMTP{Host: "127.0.0.1", Port: 25, TLS: "starttls"}}},
 	}
 }
 

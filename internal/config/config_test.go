@@ -175,6 +175,8 @@ func fullConfig() *Config {
 		Database:   Database{URL: "postgres://u:p@db/callrec"},
 		Transcribe: Default().Transcribe,
 		Pipeline:   Default().Pipeline,
+		Web:        Default().Web,
+		Notify:     Default().Notify,
 	}
 }
 
@@ -308,8 +310,8 @@ func TestEnvNamesUnique(t *testing.T) {
 			t.Errorf("key %s collides with %s", key, EnvConfigFile)
 		}
 	}
-	if len(seen) != 44 {
-		t.Errorf("%d keys, want 44 (update this test and ExampleYAML when adding keys)", len(seen))
+	if len(seen) != 60 {
+		t.Errorf("%d keys, want 60 (update this test and ExampleYAML when adding keys)", len(seen))
 	}
 }
 

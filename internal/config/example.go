@@ -139,4 +139,45 @@ pipeline:
 analytics:
   # YAML file of category rules (name, phrases, speaker, window); "" for none.
   categories_file: ""
+
+# Base of the links in emails and webhooks; "" means "http://" + web.listen.
+public_url: ""
+
+web:
+  # HTTP host:port of the call browser, API, signed links and metrics; "" turns it off.
+  listen: "127.0.0.1:8080"
+  # The owner's log-in password hash: make one with 'callrec passwd'.
+  password_hash: ""
+  # Bearer tokens for /api/v1.
+  api_tokens: []
+  # How long links in emails stay valid.
+  link_ttl: "168h0m0s"
+  # File holding the secret that signs links; "" means data_dir/link-secret
+  # (made on first start).
+  secret_file: ""
+
+notify:
+  email:
+    # The owner's address; "" sends no email.
+    to: ""
+    # The sender's address.
+    from: ""
+    # Attach the Word report.
+    attach: false
+    smtp:
+      # Mail server host and port.
+      host: "127.0.0.1"
+      # 25, 587 (starttls) or 465 (tls).
+      port: 25
+      # none, starttls or tls.
+      tls: "starttls"
+      # Log-in, if the server wants one.
+      username: ""
+      # Password for username.
+      password: ""
+  webhook:
+    # URL that gets a JSON POST per processed call; "" for none.
+    url: ""
+    # Secret for the X-Callrec-Signature header (HMAC-SHA256 of the body).
+    secret: ""
 `

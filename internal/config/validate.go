@@ -69,6 +69,7 @@ func (c *Config) Validate() error {
 	c.validateTrunk(&p)
 	c.validateDatabase(&p)
 	c.validateProcessing(&p)
+	c.validateDelivery(&p)
 	return errors.Join(p...)
 }
 
@@ -176,6 +177,45 @@ func (c *Config) validateProcessing(p *problems) {
 	checkPositive(p, "pipeline.max_attempts", c.Pipeline.MaxAttempts, "such as 5")
 	if c.Pipeline.StageTimeout <= 0 {
 		p.add("pipeline.stage_timeout", "must be positive; set a duration such as \"30m\"")
+	}
+}
+
+func (c *Config) validateDelivery(p *problems) {
+	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
+		p.add("public_url", "%q is not an http(s) URL; set the address the owner's browser reaches callrec at, such as \"https://rec.example.org\"", c.PublicURL)
+	}
+	if c.Web.Listen != "" {
+		if err := checkHostPort(c.Web.Listen, true); err != nil {
+			p.add("web.listen", "%v; set host:port such as \"127.0.0.1:8080\", or \"\" to turn the web server off", err)
+		}
+	}
+	if c.Web.LinkTTL <= 0 {
+		p.add("web.link_ttl", "must be positive; set a duration such as \"168h\" (7 days)")
+	}
+	for i, tok := range c.Web.APITokens {
+		if len(tok) < 16 {
+			p.add(fmt.Sprintf("web.api_tokens[%d]", i), "is shorter than 16 characters; use a long random token (openssl rand -hex 32)")
+		}
+	}
+	e := c.Notify.Email
+	if e.To != "" {
+		if e.From == "" {
+			p.add("notify.email.from", "is required when notify.email.to is set; set the sender's address")
+		}
+		switch e.SMTP.TLS {
+		case "none", "starttls", "tls":
+		default:
+			p.add("notify.email.smtp.tls", "%q is not one of none, starttls, tls", e.SMTP.TLS)
+		}
+		if e.SMTP.Port <= 0 || e.SMTP.Port > 65535 {
+			p.add("notify.email.smtp.port", "%d is not a port; set 25, 587 or 465", e.SMTP.Port)
+		}
+		if e.SMTP.Host == "" {
+			p.add("notify.email.smtp.host", "is required when notify.email.to is set")
+		}
+	}
+	if c.Notify.Webhook.URL != "" && !strings.HasPrefix(c.Notify.Webhook.URL, "http://") && !strings.HasPrefix(c.Notify.Webhook.URL, "https://") {
+		p.add("notify.webhook.url", "%q is not an http(s) URL", c.Notify.Webhook.URL)
 	}
 }
 

@@ -67,6 +67,8 @@ type Config struct {
 	MaxAttempts int
 	// StageTimeout bounds one attempt of a stage.
 	StageTimeout time.Duration
+	// OnStage, when set, is told of every stage attempt's outcome (metrics).
+	OnStage func(stage string, took time.Duration, err error)
 	// ScratchDir holds temporary copies of recordings for remote blob stores.
 	ScratchDir string
 	Logger     *slog.Logger
@@ -309,6 +311,9 @@ func (w *stageWorker) Work(ctx context.Context, job *river.Job[StageArgs]) error
 	key, runErr := p.runStage(ctx, call, a.Stage)
 	finished := time.Now().UTC()
 	st.FinishedAt = &finished
+	if p.cfg.OnStage != nil {
+		p.cfg.OnStage(a.Stage, finished.Sub(started), runErr)
+	}
 	if runErr != nil {
 		st.LastError = runErr.Error()
 		final := isInput(runErr) || job.Attempt >= job.MaxAttempts

@@ -57,6 +57,9 @@ type Config struct {
 	// Enqueue queues a call's post-call processing inside tx, the
 	// transaction that marks its recording complete (nil: no processing).
 	Enqueue func(ctx context.Context, tx *store.Tx, callID string) error
+	// OnCallEnded, when set, is told each call's final status and its RTP
+	// packet counts (metrics).
+	OnCallEnded func(status string, received, lost, sent uint64)
 }
 
 // Engine runs calls.
