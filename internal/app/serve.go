@@ -116,7 +116,11 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	metrics := web.NewMetrics()
+	var ws *web.Server // made below; retention deletes calls through it
 	pipe, err := pipeline.New(ctx, pipeline.Config{
+		Retention: pipeline.Retention{Days: cfg.Retention.Days, Delete: func(ctx context.Context, c *store.Call) error {
+			return ws.DeleteCall(ctx, c)
+		}},
 		Notifier:     notifier,
 		OnStage:      stageMetrics(metrics),
 		Store:        st,
@@ -176,17 +180,17 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 
 	metrics.SetActiveCalls(func() float64 { return float64(engine.Active()) })
+	ws, err = web.New(web.Config{
+		Store: st, Blob: bs, Signer: signer, Retrier: pipe, Stages: pipeline.Stages(),
+		PublicURL: cfg.BaseURL(), PasswordHash: cfg.Web.PasswordHash, APITokens: cfg.Web.APITokens,
+		LinkTTL: cfg.Web.LinkTTL.D(), SecureCookies: strings.HasPrefix(cfg.BaseURL(), "https://"),
+		Location: time.Local, Logger: log, Metrics: metrics, RetentionDays: cfg.Retention.Days,
+	})
+	if err != nil {
+		return fmt.Errorf("web: %w", err)
+	}
 	var httpSrv *http.Server
 	if cfg.Web.Listen != "" {
-		ws, err := web.New(web.Config{
-			Store: st, Blob: bs, Signer: signer, Retrier: pipe, Stages: pipeline.Stages(),
-			PublicURL: cfg.BaseURL(), PasswordHash: cfg.Web.PasswordHash, APITokens: cfg.Web.APITokens,
-			LinkTTL: cfg.Web.LinkTTL.D(), SecureCookies: strings.HasPrefix(cfg.BaseURL(), "https://"),
-			Location: time.Local, Logger: log, Metrics: metrics,
-		})
-		if err != nil {
-			return fmt.Errorf("web: %w", err)
-		}
 		ln, err := net.Listen("tcp", cfg.Web.Listen)
 		if err != nil {
 			return fmt.Errorf("web.listen %s: %w", cfg.Web.Listen, err)

@@ -73,6 +73,15 @@ type Config struct {
 	Web Web `yaml:"web"`
 	// Notify configures how the owner is told about processed calls.
 	Notify Notify `yaml:"notify"`
+	// Retention configures how long calls are kept.
+	Retention Retention `yaml:"retention"`
+}
+
+// Retention configures deleting old calls.
+type Retention struct {
+	// Days is how long a call (recording, outputs, records) is kept; 0 keeps
+	// calls forever.
+	Days int `yaml:"days"`
 }
 
 // Web configures the HTTP server.
@@ -122,10 +131,14 @@ type Webhook struct {
 	Secret string `yaml:"secret"`
 }
 
-// BaseURL is public_url, or http:// and web.listen.
+// BaseURL is public_url, or http:// and web.listen ("" when neither is
+// set).
 func (c *Config) BaseURL() string {
 	if c.PublicURL != "" {
 		return strings.TrimRight(c.PublicURL, "/")
+	}
+	if c.Web.Listen == "" {
+		return ""
 	}
 	return "http://" + c.Web.Listen
 }

@@ -310,8 +310,8 @@ func TestEnvNamesUnique(t *testing.T) {
 			t.Errorf("key %s collides with %s", key, EnvConfigFile)
 		}
 	}
-	if len(seen) != 60 {
-		t.Errorf("%d keys, want 60 (update this test and ExampleYAML when adding keys)", len(seen))
+	if len(seen) != 61 {
+		t.Errorf("%d keys, want 61 (update this test and ExampleYAML when adding keys)", len(seen))
 	}
 }
 

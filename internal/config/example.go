@@ -180,4 +180,9 @@ notify:
     url: ""
     # Secret for the X-Callrec-Signature header (HMAC-SHA256 of the body).
     secret: ""
+
+retention:
+  # Delete calls (recording, reports, records) this many days after they
+  # started; 0 keeps them forever.
+  days: 0
 `

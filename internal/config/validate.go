@@ -214,6 +214,9 @@ func (c *Config) validateDelivery(p *problems) {
 			p.add("notify.email.smtp.host", "is required when notify.email.to is set")
 		}
 	}
+	if c.Retention.Days < 0 {
+		p.add("retention.days", "%d is negative; set how many days calls are kept, or 0 to keep them forever", c.Retention.Days)
+	}
 	if c.Notify.Webhook.URL != "" && !strings.HasPrefix(c.Notify.Webhook.URL, "http://") && !strings.HasPrefix(c.Notify.Webhook.URL, "https://") {
 		p.add("notify.webhook.url", "%q is not an http(s) URL", c.Notify.Webhook.URL)
 	}

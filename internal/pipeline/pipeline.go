@@ -67,6 +67,10 @@ type Config struct {
 	MaxAttempts int
 	// StageTimeout bounds one attempt of a stage.
 	StageTimeout time.Duration
+	// Retention deletes old calls (a periodic job).
+	Retention Retention
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
 	// OnStage, when set, is told of every stage attempt's outcome (metrics).
 	OnStage func(stage string, took time.Duration, err error)
 	// ScratchDir holds temporary copies of recordings for remote blob stores.
@@ -110,6 +114,9 @@ func New(ctx context.Context, cfg Config) (*Pipeline, error) {
 	if err := river.AddWorkerSafely(workers, &stageWorker{p: p}); err != nil {
 		return nil, err
 	}
+	if err := river.AddWorkerSafely(workers, &retentionWorker{p: p}); err != nil {
+		return nil, err
+	}
 	var queues map[string]river.QueueConfig
 	if cfg.Workers > 0 {
 		queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
@@ -122,6 +129,7 @@ func New(ctx context.Context, cfg Config) (*Pipeline, error) {
 		MaxAttempts:          cfg.MaxAttempts,
 		RetryPolicy:          backoff{},
 		FetchPollInterval:    500 * time.Millisecond,
+		PeriodicJobs:         p.periodicJobs(),
 		Logger:               slog.New(levelFloor{h: cfg.Logger.Handler(), min: slog.LevelWarn}),
 	}
 	var err error
@@ -195,6 +203,13 @@ func (q pgQueue) completeTx(ctx context.Context, tx *store.Tx, job *river.Job[St
 func (q pgQueue) start(ctx context.Context) error         { return q.c.Start(ctx) }
 func (q pgQueue) stop(ctx context.Context) error          { return q.c.Stop(ctx) }
 func (q pgQueue) stopAndCancel(ctx context.Context) error { return q.c.StopAndCancel(ctx) }
+
+func (c Config) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
 
 // backoff retries after 5 s, 10 s, 20 s… up to 10 minutes.
 type backoff struct{}

@@ -71,7 +71,7 @@ type fixture struct {
 	pipe *Pipeline
 }
 
-func newFixture(t *testing.T, url string, maxAttempts int) *fixture {
+func newFixture(t *testing.T, url string, maxAttempts int, opts ...func(*Config)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -84,13 +84,17 @@ func newFixture(t *testing.T, url string, maxAttempts int) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pipe, err := New(ctx, Config{
+	cfg := Config{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Store:  st, Blob: bs, Workers: 1, MaxAttempts: maxAttempts, StageTimeout: 30 * time.Second,
 		Engine: func() (transcribe.Engine, error) {
 			return openai.New(openai.Config{URL: url, Retries: -1})
 		},
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	pipe, err := New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,5 +237,42 @@ func TestRetryUnknownStage(t *testing.T) {
 	f := newFixture(t, srv.URL, 1)
 	if err := f.pipe.Retry(context.Background(), "x", "publish"); err == nil {
 		t.Fatal("unknown stage accepted")
+	}
+}
+
+func TestRetentionDeletesOldCalls(t *testing.T) {
+	srv, _ := whisper(t, 0)
+	deleted := make(chan string, 10)
+	var now atomic.Int64 // the pipeline's clock, unix nanoseconds
+	now.Store(time.Now().Add(48 * time.Hour).UnixNano()) // two days ahead
+	f := newFixture(t, srv.URL, 3, func(c *Config) {
+		c.Now = func() time.Time { return time.Unix(0, now.Load()) }
+		c.Retention = Retention{Days: 1, Every: time.Hour, Delete: func(ctx context.Context, call *store.Call) error {
+			deleted <- call.ID
+			return nil
+		}}
+	})
+	f.addCall(t, "old", wavBytes(8000, 2, 8000))
+	// The periodic job runs at start (RunOnStart) and again when asked.
+	if err := f.pipe.Expire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case id := <-deleted:
+		if id != "old" {
+			t.Fatalf("deleted %q", id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("an expired call was not deleted")
+	}
+	now.Store(time.Now().UnixNano()) // back to today: nothing is expired
+	for len(deleted) > 0 {
+		<-deleted
+	}
+	if err := f.pipe.Expire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(deleted) != 0 {
+		t.Fatal("a call within the retention period was deleted")
 	}
 }

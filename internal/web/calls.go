@@ -268,6 +268,10 @@ var errCallBusy = errors.New("call busy")
 // first, so that a failure leaves the record (and the call page) to try
 // again from. A call in progress, or one with a stage running (which
 // would write its output after the delete), is refused with errCallBusy.
+// DeleteCall deletes a finished call: its recording, every output of its
+// processing and its records (used by the UI and by retention).
+func (s *Server) DeleteCall(ctx context.Context, c *store.Call) error { return s.deleteCall(ctx, c) }
+
 func (s *Server) deleteCall(ctx context.Context, c *store.Call) error {
 	if c.Status == store.StatusActive {
 		return fmt.Errorf("%w: the call is still in progress; delete it once it has ended", errCallBusy)

@@ -115,7 +115,7 @@ func newFixture(t *testing.T, hash string) *fixture {
 		Store: st, Blob: bl, Signer: signer, Retrier: f.retrier, Stages: pipeline.Stages(),
 		PasswordHash: hash, APITokens: []string{testToken}, LinkTTL: time.Hour,
 		Location: time.UTC, Metrics: f.metrics, Now: f.clock.Now,
-		Logger: testLogger(t),
+		Logger: testLogger(t), RetentionDays: 30,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -97,6 +97,9 @@ type Config struct {
 	Metrics *Metrics
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// RetentionDays, when positive, is how long calls are kept (shown on
+	// the pages; the pipeline's retention job deletes them).
+	RetentionDays int
 }
 
 // Server serves callrec's web UI, API, links, health and metrics. Make it
@@ -118,6 +121,7 @@ type Server struct {
 	log        *slog.Logger
 	metrics    *Metrics
 	now        func() time.Time
+	retention  int
 
 	sessions sessions
 	limiter  loginLimiter
@@ -157,6 +161,7 @@ func New(cfg Config) (*Server, error) {
 		log:       cfg.Logger,
 		metrics:   cfg.Metrics,
 		now:       cfg.Now,
+		retention: cfg.RetentionDays,
 		checking:  make(chan struct{}, 2),
 	}
 	if len(s.stages) == 0 {

@@ -243,6 +243,8 @@ type callView struct {
 	TranscriptNote string
 	Notice         string
 	CanRetry       bool
+	// DeleteOn is when retention deletes the call (zero: kept).
+	DeleteOn time.Time
 }
 
 // downloadView is one download button.
@@ -301,6 +303,9 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	v := &callView{layout: layout{Title: "Call with " + partyName(c)}, Call: c, Duration: callDuration(c), CanRetry: s.retrier != nil}
+	if s.retention > 0 {
+		v.DeleteOn = c.StartedAt.Add(time.Duration(s.retention) * 24 * time.Hour)
+	}
 	v.setSession(sessionOf(r))
 	if st := r.URL.Query().Get("retried"); st != "" && slices.Contains(s.stages, st) {
 		v.Notice = "The " + st + " stage is queued again; reload the page to follow it."

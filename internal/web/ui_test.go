@@ -122,6 +122,7 @@ func TestCallPage(t *testing.T) {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	for _, want := range []string{
+		"Kept until", "13 Apr 2026", // retention: 30 days after the start
 		"+12125550123", ownerLine, partyLine, "<audio", `<iframe class="report"`,
 		"Report (Word)", "Recording (WAV)", "Transcript (JSON)", "render: LibreOffice crashed",
 		`data-retry="render"`, "/calls/c1/delete",

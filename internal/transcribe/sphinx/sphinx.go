@@ -28,9 +28,9 @@ static long callrec_ps_int(ps_decoder_t *ps, const char *name) {
 	return cmd_ln_int_r(ps_get_config(ps), name);
 }
 
-// callrec_ps_decode decodes one whole utterance: start, all samples in one
+// callrec_ps_utt decodes one whole utterance: start, all samples in one
 // call with full_utt = 1, end. It returns 0 or a negative step number.
-static int callrec_ps_decode(ps_decoder_t *ps, const int16 *data, size_t n) {
+static int callrec_ps_utt(ps_decoder_t *ps, const int16 *data, size_t n) {
 	if (ps_start_utt(ps) < 0) {
 		return -1;
 	}
@@ -42,6 +42,19 @@ static int callrec_ps_decode(ps_decoder_t *ps, const int16 *data, size_t n) {
 		return -3;
 	}
 	return 0;
+}
+
+// callrec_ps_decode decodes the fixed warm-up utterance, then data as one
+// whole utterance. The decoder carries state from one utterance into the
+// next (the acoustic model's top-N Gaussian history), so without the
+// warm-up a segment's words would depend on which segment the decoder
+// happened to decode before it.
+static int callrec_ps_decode(ps_decoder_t *ps, const int16 *warm, size_t nwarm, const int16 *data, size_t n) {
+	int rc = callrec_ps_utt(ps, warm, nwarm);
+	if (rc < 0) {
+		return rc - 10;
+	}
+	return callrec_ps_utt(ps, data, n);
 }
 */
 import "C"
@@ -264,6 +277,19 @@ func (e *Engine) run(ctx context.Context, jobs []job) ([]transcribe.Word, error)
 type decoder struct {
 	ps    *C.ps_decoder_t
 	lmath *C.logmath_t // owned by ps
+	warm  []int16      // the warm-up utterance (see callrec_ps_decode)
+}
+
+// warmUp returns the warm-up utterance: 250 ms of faint pseudo-random
+// noise (about -66 dBFS), the same every time.
+func warmUp() []int16 {
+	w := make([]int16, sampleRate/4)
+	seed := uint32(1)
+	for i := range w {
+		seed = seed*1664525 + 1013904223
+		w[i] = int16(int32(seed>>16)%64 - 32)
+	}
+	return w
 }
 
 func newDecoder(cfg Config) (*decoder, error) {
@@ -278,7 +304,6 @@ func newDecoder(cfg Config) (*decoder, error) {
 		// Word lattices give the per-word posteriors used as confidence.
 		"-bestpath", "yes",
 	}
-	args = append(args, cfg.extra...)
 	argv := make([]*C.char, len(args))
 	for i, a := range args {
 		argv[i] = C.CString(a)
@@ -298,7 +323,7 @@ func newDecoder(cfg Config) (*decoder, error) {
 		return nil, fmt.Errorf("sphinx: PocketSphinx could not load the model (%s, %s, %s): check that the files are a PocketSphinx 5prealpha model, or %s",
 			cfg.ModelDir, cfg.Dict, cfg.LM, installHint)
 	}
-	return &decoder{ps: ps, lmath: C.ps_get_logmath(ps)}, nil
+	return &decoder{ps: ps, lmath: C.ps_get_logmath(ps), warm: warmUp()}, nil
 }
 
 func (d *decoder) free() {
@@ -314,8 +339,11 @@ func (d *decoder) decode(samples []int16, frameRate int) ([]transcribe.Word, err
 	if len(samples) == 0 {
 		return nil, nil
 	}
-	// The slice holds no Go pointers, so C may read it during the call.
-	if rc := C.callrec_ps_decode(d.ps, (*C.int16)(unsafe.Pointer(&samples[0])), C.size_t(len(samples))); rc < 0 {
+	// The slices hold no Go pointers, so C may read them during the call.
+	rc := C.callrec_ps_decode(d.ps,
+		(*C.int16)(unsafe.Pointer(&d.warm[0])), C.size_t(len(d.warm)),
+		(*C.int16)(unsafe.Pointer(&samples[0])), C.size_t(len(samples)))
+	if rc < 0 {
 		return nil, fmt.Errorf("PocketSphinx decode failed (step %d)", int(rc))
 	}
 	// ps_get_prob builds the lattice and computes the word posteriors

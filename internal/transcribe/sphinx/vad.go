@@ -13,7 +13,7 @@ import (
 // vadParams tunes the voice-activity detector.
 type vadParams struct {
 	Frame      time.Duration // analysis frame
-	Hangover   time.Duration // speech is held this long after energy falls
+	Hangover   time.Duration // a segment stays open through dips in energy this long
 	MinGap     time.Duration // shorter pauses do not split a segment
 	Pad        time.Duration // added before and after every segment
 	MinSpeech  time.Duration // shorter bursts (clicks) are dropped
