@@ -243,7 +243,7 @@ func TestRetryUnknownStage(t *testing.T) {
 func TestRetentionDeletesOldCalls(t *testing.T) {
 	srv, _ := whisper(t, 0)
 	deleted := make(chan string, 10)
-	var now atomic.Int64 // the pipeline's clock, unix nanoseconds
+	var now atomic.Int64                                 // the pipeline's clock, unix nanoseconds
 	now.Store(time.Now().Add(48 * time.Hour).UnixNano()) // two days ahead
 	f := newFixture(t, srv.URL, 3, func(c *Config) {
 		c.Now = func() time.Time { return time.Unix(0, now.Load()) }
