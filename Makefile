@@ -34,13 +34,13 @@ build:
 ## test: everything CI runs (installs the system packages it needs and
 ## starts PostgreSQL on loopback when run as root)
 test: deps-test lint
-	@if [ -z "$$CALLREC_TEST_POSTGRES_URL" ] && [ "$$(id -u)" = 0 ]; then bash scripts/postgres-test.sh; fi
+	@if [ -z "$$TEST_POSTGRES_URL" ] && [ "$$(id -u)" = 0 ]; then bash scripts/postgres-test.sh; fi
 	@# Unit tests first, then the end-to-end tests on their own: SIPp calls
 	@# measure real time and must not share the two cores with the speech
 	@# recogniser's tests.
-	CALLREC_TEST_POSTGRES_URL="$${CALLREC_TEST_POSTGRES_URL:-$(if $(filter 0,$(shell id -u)),$(TEST_DB_URL),)}" \
+	TEST_POSTGRES_URL="$${TEST_POSTGRES_URL:-$(if $(filter 0,$(shell id -u)),$(TEST_DB_URL),)}" \
 		$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v /e2e)
-	CALLREC_TEST_POSTGRES_URL="$${CALLREC_TEST_POSTGRES_URL:-$(if $(filter 0,$(shell id -u)),$(TEST_DB_URL),)}" \
+	TEST_POSTGRES_URL="$${TEST_POSTGRES_URL:-$(if $(filter 0,$(shell id -u)),$(TEST_DB_URL),)}" \
 		$(GO) test -count=1 -timeout 20m ./e2e/
 
 deps-run:

@@ -336,16 +336,16 @@ func writeStereoWAV(t *testing.T, path string, rate, channels, frames int) {
 }
 
 // postgresSchemaURL makes a fresh schema on the PostgreSQL server named by
-// CALLREC_TEST_POSTGRES_URL (CI starts one on loopback) and returns a URL
+// TEST_POSTGRES_URL (CI starts one on loopback) and returns a URL
 // that uses it. Without it the test skips, except on CI, where it fails.
 func postgresSchemaURL(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("CALLREC_TEST_POSTGRES_URL")
+	base := os.Getenv("TEST_POSTGRES_URL")
 	if base == "" {
 		if os.Getenv("CI") == "true" {
-			t.Fatal("CALLREC_TEST_POSTGRES_URL is not set on CI")
+			t.Fatal("TEST_POSTGRES_URL is not set on CI")
 		}
-		t.Skip("CALLREC_TEST_POSTGRES_URL not set: no PostgreSQL to test against")
+		t.Skip("TEST_POSTGRES_URL not set: no PostgreSQL to test against")
 	}
 	schema := fmt.Sprintf("e2e_%d", time.Now().UnixNano())
 	psql := func(sql string) {

@@ -15,16 +15,16 @@ import (
 )
 
 // postgresURL returns a URL to a fresh schema on the PostgreSQL server named
-// by CALLREC_TEST_POSTGRES_URL (CI starts one on loopback). Without it the
+// by TEST_POSTGRES_URL (CI starts one on loopback). Without it the
 // test skips, except on CI, where it fails.
 func postgresURL(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("CALLREC_TEST_POSTGRES_URL")
+	base := os.Getenv("TEST_POSTGRES_URL")
 	if base == "" {
 		if os.Getenv("CI") == "true" {
-			t.Fatal("CALLREC_TEST_POSTGRES_URL is not set on CI")
+			t.Fatal("TEST_POSTGRES_URL is not set on CI")
 		}
-		t.Skip("CALLREC_TEST_POSTGRES_URL not set: no PostgreSQL to test against")
+		t.Skip("TEST_POSTGRES_URL not set: no PostgreSQL to test against")
 	}
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, base)
