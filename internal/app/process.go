@@ -74,7 +74,7 @@ func Process(ctx context.Context, cfg *config.Config, opt ProcessOptions) ([]str
 		if err != nil {
 			return nil, err
 		}
-		if c, ok := engine.(interface{ Close() }); ok {
+		if c, ok := engine.(io.Closer); ok {
 			defer c.Close()
 		}
 		words, err := pipeline.Transcribe(ctx, engine, rec)

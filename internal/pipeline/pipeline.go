@@ -249,6 +249,12 @@ func (p *Pipeline) Stop(ctx context.Context) {
 	if p.cfg.Workers == 0 {
 		return
 	}
+	defer func() {
+		// Engines hold models (PocketSphinx: about 100 MB a decoder).
+		if c, ok := p.engine.(io.Closer); ok {
+			c.Close()
+		}
+	}()
 	if err := p.queue.stop(ctx); err != nil {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -60,6 +60,7 @@ static int callrec_ps_decode(ps_decoder_t *ps, const int16 *warm, size_t nwarm, 
 import "C"
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -198,7 +199,7 @@ func (e *Engine) Transcribe(ctx context.Context, rec *transcribe.Recording) (*tr
 		if a.Channel != b.Channel {
 			return a.Channel - b.Channel
 		}
-		return int(a.Start - b.Start)
+		return cmp.Compare(a.Start, b.Start)
 	})
 	return &transcribe.Result{Engine: e.Name(), Language: "en-US", Words: words}, nil
 }
