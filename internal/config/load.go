@@ -34,6 +34,18 @@ const EnvConfigFile = "CALLREC_CONFIG"
 // Errors name the key or variable at fault; validation problems are joined,
 // one per line.
 func Load(path string, environ []string) (*Config, error) {
+	cfg, err := read(path, environ)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// read applies the file (if any) and then the environment to the defaults.
+func read(path string, environ []string) (*Config, error) {
 	cfg := Default()
 	if path != "" {
 		data, err := os.ReadFile(path)
@@ -45,9 +57,6 @@ func Load(path string, environ []string) (*Config, error) {
 		}
 	}
 	if err := applyEnv(cfg, environ); err != nil {
-		return nil, err
-	}
-	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -57,17 +66,8 @@ func Load(path string, environ []string) (*Config, error) {
 // telephony keys (numbers, trunk) may be missing; everything present is
 // still checked.
 func LoadProcessing(path string, environ []string) (*Config, error) {
-	cfg := Default()
-	if path != "" {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("read config file: %w", err)
-		}
-		if err := decodeYAML(data, cfg); err != nil {
-			return nil, fmt.Errorf("config file %s: %w", path, err)
-		}
-	}
-	if err := applyEnv(cfg, environ); err != nil {
+	cfg, err := read(path, environ)
+	if err != nil {
 		return nil, err
 	}
 	probe := *cfg

@@ -22,12 +22,35 @@ type InboundLeg struct {
 	final     chan struct{}
 	finalOnce sync.Once
 
+	reofferSlot
+
 	mu       sync.Mutex
 	answered bool
 	cause    string
-	// Reoffer, when set, answers a re-INVITE/UPDATE offer with our current
-	// session description.
-	reoffer func(offer []byte) ([]byte, error)
+}
+
+// reofferSlot holds the function that answers in-dialog offers
+// (re-INVITE, UPDATE) with our current session description.
+type reofferSlot struct {
+	mu sync.Mutex
+	fn func(offer []byte) ([]byte, error)
+}
+
+// SetReoffer installs the function that answers in-dialog offers.
+func (r *reofferSlot) SetReoffer(f func(offer []byte) ([]byte, error)) {
+	r.mu.Lock()
+	r.fn = f
+	r.mu.Unlock()
+}
+
+func (r *reofferSlot) onReoffer(offer []byte) ([]byte, error) {
+	r.mu.Lock()
+	f := r.fn
+	r.mu.Unlock()
+	if f == nil {
+		return nil, errors.New("no media session")
+	}
+	return f(offer)
 }
 
 func newInboundLeg(s *Server, req *sip.Request, dlg *sipgo.DialogServerSession) *InboundLeg {
@@ -65,23 +88,6 @@ func (l *InboundLeg) Source() string { return l.req.Source() }
 
 // Offer is the SDP offer of the INVITE (may be empty).
 func (l *InboundLeg) Offer() []byte { return l.req.Body() }
-
-// SetReoffer installs the function that answers in-dialog offers.
-func (l *InboundLeg) SetReoffer(f func(offer []byte) ([]byte, error)) {
-	l.mu.Lock()
-	l.reoffer = f
-	l.mu.Unlock()
-}
-
-func (l *InboundLeg) onReoffer(offer []byte) ([]byte, error) {
-	l.mu.Lock()
-	f := l.reoffer
-	l.mu.Unlock()
-	if f == nil {
-		return nil, errors.New("no media session")
-	}
-	return f(offer)
-}
 
 // Ringing sends 180 Ringing.
 func (l *InboundLeg) Ringing() error { return l.dlg.Respond(180, "Ringing", nil) }
@@ -211,11 +217,12 @@ type OutboundLeg struct {
 	s   *Server
 	dlg *sipgo.DialogClientSession
 
-	mu      sync.Mutex
-	cause   string
-	reoffer func(offer []byte) ([]byte, error)
-	done    chan struct{}
-	once    sync.Once
+	reofferSlot
+
+	mu    sync.Mutex
+	cause string
+	done  chan struct{}
+	once  sync.Once
 }
 
 var errRingTimeout = errors.New("ring timeout")
@@ -321,23 +328,6 @@ func (l *OutboundLeg) AnswerSDP() []byte { return l.dlg.InviteResponse.Body() }
 
 // CallID is the SIP Call-ID of the leg.
 func (l *OutboundLeg) CallID() string { return callID(l.dlg.InviteRequest) }
-
-// SetReoffer installs the function that answers in-dialog offers.
-func (l *OutboundLeg) SetReoffer(f func(offer []byte) ([]byte, error)) {
-	l.mu.Lock()
-	l.reoffer = f
-	l.mu.Unlock()
-}
-
-func (l *OutboundLeg) onReoffer(offer []byte) ([]byte, error) {
-	l.mu.Lock()
-	f := l.reoffer
-	l.mu.Unlock()
-	if f == nil {
-		return nil, errors.New("no media session")
-	}
-	return f(offer)
-}
 
 // Done is closed when the leg has ended.
 func (l *OutboundLeg) Done() <-chan struct{} { return l.done }

@@ -279,25 +279,39 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (s *Server) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
-	if id, err := sip.DialogIDFromRequestUAS(req); err == nil {
-		s.mu.Lock()
-		leg := s.inbound[id]
-		s.mu.Unlock()
-		if leg != nil {
-			s.answerInDialog(tx, req, leg.onReoffer)
-			return
-		}
+	if leg := s.inboundOf(req); leg != nil {
+		s.answerInDialog(tx, req, leg.onReoffer)
+		return
 	}
-	if id, err := sip.DialogIDFromRequestUAC(req); err == nil {
-		s.mu.Lock()
-		leg := s.outbnd[id]
-		s.mu.Unlock()
-		if leg != nil {
-			s.answerInDialog(tx, req, leg.onReoffer)
-			return
-		}
+	if leg := s.outboundOf(req); leg != nil {
+		s.answerInDialog(tx, req, leg.onReoffer)
+		return
 	}
 	s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+}
+
+// inboundOf finds the inbound leg an in-dialog request belongs to (we are
+// its UAS), or nil.
+func (s *Server) inboundOf(req *sip.Request) *InboundLeg {
+	id, err := sip.DialogIDFromRequestUAS(req)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inbound[id]
+}
+
+// outboundOf finds the outbound leg an in-dialog request belongs to (we
+// are its UAC), or nil.
+func (s *Server) outboundOf(req *sip.Request) *OutboundLeg {
+	id, err := sip.DialogIDFromRequestUAC(req)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.outbnd[id]
 }
 
 // answerInDialog answers a re-INVITE or UPDATE with our current session
@@ -329,42 +343,25 @@ func (s *Server) handleUpdate(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (s *Server) handleAck(req *sip.Request, tx sip.ServerTransaction) {
-	id, err := sip.DialogIDFromRequestUAS(req)
-	if err != nil {
-		return
-	}
-	s.mu.Lock()
-	leg := s.inbound[id]
-	s.mu.Unlock()
-	if leg != nil {
+	if leg := s.inboundOf(req); leg != nil {
 		_ = leg.dlg.ReadAck(req, tx)
 	}
 }
 
 func (s *Server) handleBye(req *sip.Request, tx sip.ServerTransaction) {
-	if id, err := sip.DialogIDFromRequestUAS(req); err == nil {
-		s.mu.Lock()
-		leg := s.inbound[id]
-		s.mu.Unlock()
-		if leg != nil {
-			if err := leg.dlg.ReadBye(req, tx); err != nil {
-				s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
-			}
-			leg.setCause(byeCause(req))
-			return
+	if leg := s.inboundOf(req); leg != nil {
+		if err := leg.dlg.ReadBye(req, tx); err != nil {
+			s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		}
+		leg.setCause(byeCause(req))
+		return
 	}
-	if id, err := sip.DialogIDFromRequestUAC(req); err == nil {
-		s.mu.Lock()
-		leg := s.outbnd[id]
-		s.mu.Unlock()
-		if leg != nil {
-			if err := leg.dlg.ReadBye(req, tx); err != nil {
-				s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
-			}
-			leg.markEnded(byeCause(req))
-			return
+	if leg := s.outboundOf(req); leg != nil {
+		if err := leg.dlg.ReadBye(req, tx); err != nil {
+			s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		}
+		leg.markEnded(byeCause(req))
+		return
 	}
 	s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 }
