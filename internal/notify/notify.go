@@ -215,6 +215,10 @@ type PermanentError struct {
 // Error returns the underlying error's message.
 func (e *PermanentError) Error() string { return e.Err.Error() }
 
+// Permanent reports that retrying cannot help (the pipeline then fails
+// the stage at once).
+func (e *PermanentError) Permanent() bool { return true }
+
 // Unwrap returns the underlying error.
 func (e *PermanentError) Unwrap() error { return e.Err }
 

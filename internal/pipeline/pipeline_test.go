@@ -19,6 +19,7 @@ import (
 	"github.com/callrec/callrec/internal/store"
 	"github.com/callrec/callrec/internal/transcribe"
 	"github.com/callrec/callrec/internal/transcribe/openai"
+	"github.com/callrec/callrec/internal/transcript"
 )
 
 // whisper stands in for the remote transcription API (OpenAI's POST
@@ -274,5 +275,28 @@ func TestRetentionDeletesOldCalls(t *testing.T) {
 	}
 	if len(deleted) != 0 {
 		t.Fatal("a call within the retention period was deleted")
+	}
+}
+
+// permanentNotifier fails in a way no retry can fix (as a refused SMTP
+// log-in is).
+type permanentNotifier struct{}
+
+type permanentErr struct{}
+
+func (permanentErr) Error() string   { return "login refused; check notify.email.smtp.username/password" }
+func (permanentErr) Permanent() bool { return true }
+
+func (permanentNotifier) Notify(context.Context, *store.Call, *transcript.Document, map[string]string) error {
+	return permanentErr{}
+}
+
+func TestPermanentNotifyErrorFailsAtOnce(t *testing.T) {
+	srv, _ := whisper(t, 0)
+	f := newFixture(t, srv.URL, 5, func(c *Config) { c.Notifier = permanentNotifier{} })
+	f.addCall(t, "c3", wavBytes(8000, 2, 8000))
+	stages := f.wait(t, "c3", func(m map[string]store.Stage) bool { return m[StageNotify].State == store.StageFailed })
+	if s := stages[StageNotify]; s.Attempts != 1 || !strings.Contains(s.LastError, "login refused") {
+		t.Errorf("notify: %+v, want one attempt failed for good", s)
 	}
 }

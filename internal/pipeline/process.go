@@ -189,8 +189,13 @@ func encodeJSON(v any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// isInput reports whether err is an InputError.
+// isInput reports whether err is an InputError, or another error that
+// says retrying cannot help (Permanent() true, as notify's are).
 func isInput(err error) bool {
 	var ie *InputError
-	return errors.As(err, &ie)
+	if errors.As(err, &ie) {
+		return true
+	}
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
 }

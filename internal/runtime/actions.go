@@ -388,7 +388,7 @@ func (c *call) callAndBridge(ctx context.Context, a callflow.Action) actionResul
 	if secs := p.MaxCallDurationSeconds; secs > 0 {
 		c.maxTimer = time.AfterFunc(time.Duration(secs)*time.Second, func() {
 			c.log.Warn("max_call_seconds reached: hanging up", "seconds", secs)
-			c.endCause = "max_call_seconds reached"
+			c.setCause("max_call_seconds reached", true)
 			c.hangupAll(0)
 		})
 	}

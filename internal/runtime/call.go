@@ -86,6 +86,7 @@ type call struct {
 	// stoppedEarly: the owner stopped the recording; it is already stored.
 	stoppedEarly bool
 	maxTimer     *time.Timer
+	causeMu      sync.Mutex // endCause is also set by the max_call_seconds timer
 	endCause     string
 	sipStatus    int
 	record       store.Call
@@ -148,7 +149,7 @@ func (c *call) run() {
 		}
 		c.log.Warn("inbound call refused", "err", err, "sip_status", code)
 		_ = a.in.Reject(code, "")
-		c.endCause = err.Error()
+		c.setCause(err.Error(), true)
 		c.sipStatus = code
 		c.finish(store.StatusFailed)
 		return
@@ -185,6 +186,22 @@ func (c *call) run() {
 		}
 	}
 	c.finish(status)
+}
+
+// setCause records why the call ended; unless force, only the first
+// cause counts.
+func (c *call) setCause(cause string, force bool) {
+	c.causeMu.Lock()
+	defer c.causeMu.Unlock()
+	if force || c.endCause == "" {
+		c.endCause = cause
+	}
+}
+
+func (c *call) cause() string {
+	c.causeMu.Lock()
+	defer c.causeMu.Unlock()
+	return c.endCause
 }
 
 // codecError marks an offer without a codec in common (488).
@@ -420,7 +437,7 @@ func (c *call) execute(actions []callflow.Action) (callflow.Event, bool) {
 		case <-c.ctx.Done():
 			cancel()
 			<-resc
-			c.endCause = "callrec shut down"
+			c.setCause("callrec shut down", true)
 			return callflow.Event{}, false
 		}
 		cancel()
@@ -448,7 +465,7 @@ func (c *call) wait() (callflow.Event, bool) {
 			ev.CallDetails.TransactionAttributes = c.event("", nil).CallDetails.TransactionAttributes
 			return ev, true
 		case <-c.ctx.Done():
-			c.endCause = "callrec shut down"
+			c.setCause("callrec shut down", true)
 			return callflow.Event{}, false
 		}
 	}
@@ -472,9 +489,7 @@ func (c *call) hangupEvent(l *leg) (callflow.Event, bool) {
 	if l.in != nil && l.in.Cancelled() {
 		cause = who + " cancelled"
 	}
-	if c.endCause == "" {
-		c.endCause = cause
-	}
+	c.setCause(cause, false)
 	c.log.Info("leg hung up", "leg", l.tag, "cause", cause)
 	return c.event(callflow.Hangup, &callflow.ActionData{
 		Type:       callflow.ActionHangup,
@@ -553,7 +568,7 @@ func (c *call) finish(status string) {
 	r.EndedAt = &now
 	r.Status = status
 	if r.HangupCause == "" {
-		r.HangupCause = c.endCause
+		r.HangupCause = c.cause()
 	}
 	if o := c.attrs[callflow.AttrOutcome]; o != "" && !c.bridged {
 		r.HangupCause = o
