@@ -125,7 +125,9 @@ func configFlag(fs *flag.FlagSet) *string {
 	return fs.String("config", "", "config file (default $CALLREC_CONFIG, else ./callrec.yaml if present)")
 }
 
-func loadConfig(path string) (*config.Config, error) {
+// configPath is --config, else $CALLREC_CONFIG, else ./callrec.yaml when it
+// exists, else "" (defaults and environment only).
+func configPath(path string) string {
 	if path == "" {
 		path = os.Getenv("CALLREC_CONFIG")
 	}
@@ -134,7 +136,11 @@ func loadConfig(path string) (*config.Config, error) {
 			path = "callrec.yaml"
 		}
 	}
-	cfg, err := config.Load(path, os.Environ())
+	return path
+}
+
+func loadConfig(path string) (*config.Config, error) {
+	cfg, err := config.Load(configPath(path), os.Environ())
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
@@ -313,15 +319,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 // loadProcessingConfig loads the config for commands that need no
 // telephony settings: the numbers and trunk may be absent.
 func loadProcessingConfig(path string) (*config.Config, error) {
-	if path == "" {
-		path = os.Getenv("CALLREC_CONFIG")
-	}
-	if path == "" {
-		if _, err := os.Stat("callrec.yaml"); err == nil {
-			path = "callrec.yaml"
-		}
-	}
-	cfg, err := config.LoadProcessing(path, os.Environ())
+	cfg, err := config.LoadProcessing(configPath(path), os.Environ())
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}

@@ -1,9 +1,7 @@
 package app
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/callrec/callrec/internal/config"
@@ -40,14 +38,4 @@ func NewEngine(ctx context.Context, cfg *config.Config) (transcribe.Engine, erro
 		return e, nil
 	}
 	return nil, fmt.Errorf("transcribe.engine %q: not an engine (sphinx, openai or aws)", t.Engine)
-}
-
-func jsonIndent(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }

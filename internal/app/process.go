@@ -89,7 +89,7 @@ func Process(ctx context.Context, cfg *config.Config, opt ProcessOptions) ([]str
 			doc.CallrecMetadata.AudioFile = filepath.Base(opt.Input)
 		}
 	}
-	b, err := jsonIndent(doc)
+	b, err := pipeline.EncodeJSON(doc)
 	if err != nil {
 		return nil, err
 	}

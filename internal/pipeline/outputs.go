@@ -70,7 +70,7 @@ func (n LogNotifier) Notify(ctx context.Context, call *store.Call, doc *transcri
 	if _, err := n.Blob.Stat(ctx, key); err == nil {
 		return nil // already notified (an attempt finished before a crash)
 	}
-	b, err := encodeJSON(Notification{
+	b, err := EncodeJSON(Notification{
 		CallID: call.ID, Party: call.Party, Direction: call.Direction,
 		Turns: len(doc.Transcript), Outputs: outputs, SentAt: time.Now().UTC(),
 	})

@@ -481,7 +481,7 @@ func (p *Pipeline) exists(ctx context.Context, key string) bool {
 }
 
 func (p *Pipeline) putJSON(ctx context.Context, key string, v any) error {
-	b, err := encodeJSON(v)
+	b, err := EncodeJSON(v)
 	if err != nil {
 		return err
 	}

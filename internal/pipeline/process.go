@@ -179,7 +179,8 @@ func ReadTranscript(path string) (*transcript.Document, error) {
 	return doc, nil
 }
 
-func encodeJSON(v any) ([]byte, error) {
+// EncodeJSON is the indented JSON every stage output is written as.
+func EncodeJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
