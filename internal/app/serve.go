@@ -138,7 +138,6 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 
-	var engine *runtime.Engine
 	sipSrv, err := sip.NewServer(sip.Config{
 		Listen:         cfg.SIP.Listen,
 		UserAgent:      cfg.SIP.UserAgent,
@@ -149,11 +148,11 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Password:       cfg.Trunk.Password,
 		AllowedSources: sources,
 		Logger:         log,
-	}, func(leg *sip.InboundLeg) { engine.HandleCall(leg) }, func() error { return engine.Admit() })
+	})
 	if err != nil {
 		return err
 	}
-	engine, err = runtime.New(runtime.Config{
+	engine, err := runtime.New(runtime.Config{
 		MediaAddress:       mediaAddr,
 		Ports:              ports,
 		Handler:            handler,
@@ -212,7 +211,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	sipCtx, stopSIP := context.WithCancel(context.Background())
 	defer stopSIP()
 	errc := make(chan error, 1)
-	go func() { errc <- sipSrv.Serve(sipCtx) }()
+	go func() { errc <- sipSrv.Serve(sipCtx, engine) }()
 	if cfg.Trunk.Register {
 		go sipSrv.RegisterLoop(sipCtx, cfg.Trunk.RegisterExpiry.D())
 	}
@@ -229,8 +228,6 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	graceCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace.D())
 	engine.Shutdown(graceCtx)
 	cancel()
-	// Let final BYEs and their responses go out before closing sockets.
-	time.Sleep(100 * time.Millisecond)
 	stopSIP()
 	<-errc
 	if httpSrv != nil {

@@ -350,7 +350,7 @@ func (c *call) callAndBridge(ctx context.Context, a callflow.Action) actionResul
 		local:     local,
 		connected: true,
 	}
-	answer, err := sdp.Parse(out.AnswerSDP())
+	answer, err := sdp.Parse(out.RemoteSDP())
 	var sel sdp.Selection
 	if err == nil {
 		sel, err = sdp.Negotiate(answer, supportedCodecs)

@@ -210,7 +210,7 @@ type codecError struct{ err error }
 func (e *codecError) Error() string { return e.err.Error() }
 
 func (c *call) setupInboundMedia(a *leg) error {
-	offer, err := sdp.Parse(a.in.Offer())
+	offer, err := sdp.Parse(a.in.RemoteSDP())
 	if err != nil {
 		return &codecError{fmt.Errorf("SDP offer: %w", err)}
 	}

@@ -86,8 +86,8 @@ func (l *InboundLeg) To() string {
 // Source is the signalling source address (ip:port).
 func (l *InboundLeg) Source() string { return l.req.Source() }
 
-// Offer is the SDP offer of the INVITE (may be empty).
-func (l *InboundLeg) Offer() []byte { return l.req.Body() }
+// RemoteSDP is the SDP offer of the INVITE (may be empty).
+func (l *InboundLeg) RemoteSDP() []byte { return l.req.Body() }
 
 // Ringing sends 180 Ringing.
 func (l *InboundLeg) Ringing() error { return l.dlg.Respond(180, "Ringing", nil) }
@@ -323,8 +323,26 @@ func validNumber(n string) bool {
 	return true
 }
 
-// AnswerSDP is the far end's SDP answer.
-func (l *OutboundLeg) AnswerSDP() []byte { return l.dlg.InviteResponse.Body() }
+// RemoteSDP is the far end's SDP answer.
+func (l *OutboundLeg) RemoteSDP() []byte { return l.dlg.InviteResponse.Body() }
+
+// Source is where the far end's answer came from (ip:port).
+func (l *OutboundLeg) Source() string { return l.dlg.InviteResponse.Source() }
+
+// Ringing does nothing: an outbound leg is answered by the far end.
+func (l *OutboundLeg) Ringing() error { return nil }
+
+// Progress does nothing: an outbound leg is answered by the far end.
+func (l *OutboundLeg) Progress([]byte) error { return nil }
+
+// Answer does nothing: an outbound leg is answered when Dial returns it.
+func (l *OutboundLeg) Answer([]byte) error { return nil }
+
+// Answered is always true: Dial returns only answered legs.
+func (l *OutboundLeg) Answered() bool { return true }
+
+// Cancelled is always false: only a caller cancels, and we are the caller.
+func (l *OutboundLeg) Cancelled() bool { return false }
 
 // CallID is the SIP Call-ID of the leg.
 func (l *OutboundLeg) CallID() string { return callID(l.dlg.InviteRequest) }

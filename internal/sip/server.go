@@ -7,6 +7,7 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -40,13 +41,16 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// CallHandler is called for every admitted new inbound call, on its own
-// goroutine. It owns the leg and returns when the call is over.
-type CallHandler func(leg *InboundLeg)
-
-// AdmitFunc decides whether one more call may start; a non-nil error
-// rejects the INVITE with 503 and the error's text as the reason phrase.
-type AdmitFunc func() error
+// Handler takes the inbound calls the server admits (the call runtime is
+// one).
+type Handler interface {
+	// Admit decides whether one more call may start; a non-nil error
+	// rejects the INVITE with 503 (the error is logged).
+	Admit() error
+	// HandleCall runs one admitted inbound call on its own goroutine. It
+	// owns the leg and returns when the call is over.
+	HandleCall(leg *InboundLeg)
+}
 
 // Server is the SIP endpoint.
 type Server struct {
@@ -58,8 +62,11 @@ type Server struct {
 	dialog  sipgo.DialogUA
 	contact sip.ContactHeader
 
-	onCall CallHandler
-	admit  AdmitFunc
+	// handler is set by Serve before the sockets are served.
+	handler Handler
+	// inflight counts request handlers running, so that Serve closes the
+	// sockets only once every response has been written.
+	inflight sync.WaitGroup
 
 	draining atomic.Bool
 
@@ -79,8 +86,9 @@ type Server struct {
 }
 
 // NewServer builds the SIP stack and binds its sockets (so a busy port is
-// reported at start-up); Serve starts answering.
-func NewServer(cfg Config, onCall CallHandler, admit AdmitFunc) (*Server, error) {
+// reported at start-up); Serve starts answering. Close releases the
+// sockets of a server that is never served.
+func NewServer(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -116,8 +124,6 @@ func NewServer(cfg Config, onCall CallHandler, admit AdmitFunc) (*Server, error)
 		ua:      ua,
 		srv:     srv,
 		client:  client,
-		onCall:  onCall,
-		admit:   admit,
 		inbound: map[string]*InboundLeg{},
 		outbnd:  map[string]*OutboundLeg{},
 		ready:   make(chan struct{}),
@@ -132,42 +138,81 @@ func NewServer(cfg Config, onCall CallHandler, admit AdmitFunc) (*Server, error)
 	s.tcp, err = net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		s.udp.Close()
+		ua.Close()
 		return nil, fmt.Errorf("sip.listen %s (tcp): %w", cfg.Listen, err)
 	}
 
-	srv.OnInvite(s.handleInvite)
-	srv.OnAck(s.handleAck)
-	srv.OnBye(s.handleBye)
-	srv.OnCancel(func(req *sip.Request, tx sip.ServerTransaction) {
+	srv.OnInvite(s.tracked(s.handleInvite))
+	srv.OnAck(s.tracked(s.handleAck))
+	srv.OnBye(s.tracked(s.handleBye))
+	srv.OnCancel(s.tracked(func(req *sip.Request, tx sip.ServerTransaction) {
 		// A CANCEL that matched a pending INVITE was handled by the
 		// transaction layer; this one matched nothing.
 		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
-	})
-	srv.OnOptions(s.handleOptions)
-	srv.OnUpdate(s.handleUpdate)
-	srv.OnInfo(func(req *sip.Request, tx sip.ServerTransaction) { s.respond(tx, req, 200, "OK") })
+	}))
+	srv.OnOptions(s.tracked(s.handleOptions))
+	srv.OnUpdate(s.tracked(s.handleUpdate))
+	srv.OnInfo(s.tracked(func(req *sip.Request, tx sip.ServerTransaction) { s.respond(tx, req, 200, "OK") }))
 	return s, nil
 }
 
-// Serve answers SIP until ctx is cancelled.
-func (s *Server) Serve(ctx context.Context) error {
+// tracked counts h in s.inflight while it runs.
+func (s *Server) tracked(h sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		s.inflight.Add(1)
+		defer s.inflight.Done()
+		h(req, tx)
+	}
+}
+
+// Serve answers SIP, handing admitted calls to h, until ctx is cancelled
+// or a socket fails. It then waits for the request handlers still running
+// (so responses already decided go out), up to closeWait, and closes the
+// sockets.
+func (s *Server) Serve(ctx context.Context, h Handler) error {
+	if h == nil {
+		s.Close()
+		return errors.New("sip: serve: no call handler")
+	}
+	s.handler = h
 	errc := make(chan error, 2)
 	go func() { errc <- s.srv.ServeUDP(s.udp) }()
 	go func() { errc <- s.srv.ServeTCP(s.tcp) }()
 	go s.markReady(ctx)
+	var err error
 	select {
 	case <-ctx.Done():
-	case err := <-errc:
+	case err = <-errc:
 		if ctx.Err() == nil {
-			s.close()
-			return fmt.Errorf("sip: serve: %w", err)
+			err = fmt.Errorf("sip: serve: %w", err)
+		} else {
+			err = nil
 		}
 	}
-	s.close()
-	return nil
+	s.waitHandlers(closeWait)
+	s.Close()
+	return err
 }
 
-func (s *Server) close() {
+// closeWait bounds how long Serve waits for running request handlers.
+const closeWait = 5 * time.Second
+
+// waitHandlers waits until no request handler runs, or d has passed.
+func (s *Server) waitHandlers(d time.Duration) {
+	done := make(chan struct{})
+	go func() { s.inflight.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		s.log.Warn("SIP request handlers still running at shutdown; closing the sockets anyway")
+	}
+}
+
+// Close releases the server's sockets. Serve calls it when it returns;
+// call it yourself only for a server that is never served.
+func (s *Server) Close() {
 	s.udp.Close()
 	s.tcp.Close()
 	s.ua.Close()
@@ -237,12 +282,10 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "30"))
 		return
 	}
-	if s.admit != nil {
-		if err := s.admit(); err != nil {
-			log.Warn("call refused", "reason", err)
-			s.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
-			return
-		}
+	if err := s.handler.Admit(); err != nil {
+		log.Warn("call refused", "reason", err)
+		s.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
+		return
 	}
 	if req.From() == nil || req.To() == nil || req.Contact() == nil {
 		s.respond(tx, req, 400, "Bad Request (missing From, To or Contact)")
@@ -268,7 +311,7 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 			delete(s.inbound, dlg.ID)
 			s.mu.Unlock()
 		}()
-		s.onCall(leg)
+		s.handler.HandleCall(leg)
 	}()
 	// sipgo terminates the INVITE transaction when this handler returns, so
 	// stay until the leg has its final response (or the call is over).
