@@ -28,7 +28,7 @@ import (
 	"github.com/callrec/callrec/internal/store"
 	"github.com/callrec/callrec/internal/transcribe"
 	"github.com/callrec/callrec/internal/web"
-	"github.com/callrec/callrec/internal/web/signed"
+	"github.com/callrec/callrec/internal/signed"
 )
 
 // OpenStores opens the call store and the blob store the config names.

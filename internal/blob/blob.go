@@ -39,6 +39,10 @@ type Store interface {
 	Stat(ctx context.Context, key string) (Info, error)
 	// Delete removes the object. Deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
+	// List describes every object whose key starts with prefix, sorted by
+	// key. The prefix need not end at a segment boundary ("calls/ab"
+	// lists "calls/abc/x"); "" lists everything.
+	List(ctx context.Context, prefix string) ([]Info, error)
 }
 
 // Localer is implemented by stores whose objects are files on this machine,
@@ -97,12 +101,4 @@ func ValidKey(key string) error {
 		return fmt.Errorf("key %q is not a local path", key)
 	}
 	return nil
-}
-
-// RecordingKey returns the key of a call's recording:
-// "recordings/YYYY/MM/DD/<callID>.wav", dated in UTC. callID must be a valid
-// key segment (a UUID is).
-func RecordingKey(callID string, t time.Time) string {
-	t = t.UTC()
-	return fmt.Sprintf("recordings/%04d/%02d/%02d/%s.wav", t.Year(), int(t.Month()), t.Day(), callID)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -281,7 +282,7 @@ func TestPutFile(t *testing.T) {
 			if err := os.WriteFile(src, data, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			key := RecordingKey("call-1", time.Date(2025, 3, 14, 23, 30, 0, 0, time.UTC))
+			key := "recordings/2025/03/14/call-1.wav"
 			err := l.PutFile(ctx, key, src)
 			if tc.wantErr {
 				if err == nil {
@@ -341,23 +342,84 @@ func TestConcurrentPuts(t *testing.T) {
 	assertNoTemp(t, l.Dir())
 }
 
-func TestRecordingKey(t *testing.T) {
-	tests := []struct {
-		t    time.Time
-		want string
-	}{
-		{time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC), "recordings/2025/03/04/abc.wav"},
-		// 23:30 in New York on 31 Dec is already 1 January in UTC.
-		{time.Date(2024, 12, 31, 23, 30, 0, 0, time.FixedZone("EST", -5*3600)), "recordings/2025/01/01/abc.wav"},
+func TestList(t *testing.T) {
+	ctx := context.Background()
+	l := newTestLocal(t)
+	for _, k := range []string{"calls/abc/transcript.json", "calls/abc/report.html", "calls/abd/x", "calls/ab", "recordings/2025/01/01/abc.wav"} {
+		if err := l.Put(ctx, k, strings.NewReader(k)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	for _, tc := range tests {
-		got := RecordingKey("abc", tc.t)
-		if got != tc.want {
-			t.Errorf("RecordingKey(%v) = %q, want %q", tc.t, got, tc.want)
+	// A write in progress leaves a temporary file: not an object.
+	if err := os.WriteFile(filepath.Join(l.Dir(), "calls", "abc", ".tmp-123"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keys := func(infos []Info) []string {
+		out := []string{}
+		for _, i := range infos {
+			out = append(out, i.Key)
 		}
-		if err := ValidKey(got); err != nil {
-			t.Errorf("RecordingKey gave an invalid key: %v", err)
+		return out
+	}
+	tests := []struct {
+		prefix string
+		want   []string
+	}{
+		{"calls/abc/", []string{"calls/abc/report.html", "calls/abc/transcript.json"}},
+		{"calls/ab", []string{"calls/ab", "calls/abc/report.html", "calls/abc/transcript.json", "calls/abd/x"}},
+		{"calls/zzz/", []string{}},
+		{"nothing/here/", []string{}},
+		{"", []string{"calls/ab", "calls/abc/report.html", "calls/abc/transcript.json", "calls/abd/x", "recordings/2025/01/01/abc.wav"}},
+	}
+	for _, tt := range tests {
+		got, err := l.List(ctx, tt.prefix)
+		if err != nil {
+			t.Errorf("List(%q) = %v", tt.prefix, err)
+			continue
 		}
+		if !slices.Equal(keys(got), tt.want) {
+			t.Errorf("List(%q) = %v, want %v", tt.prefix, keys(got), tt.want)
+		}
+		for _, i := range got {
+			if i.Size != int64(len(i.Key)) || i.ModTime.IsZero() {
+				t.Errorf("List(%q): %+v has the wrong size or no time", tt.prefix, i)
+			}
+		}
+	}
+	if _, err := l.List(ctx, "../etc/"); err == nil {
+		t.Error("List of a prefix outside the store succeeded")
+	}
+}
+
+func TestDeletePrunesEmptyDirectories(t *testing.T) {
+	ctx := context.Background()
+	l := newTestLocal(t)
+	for _, k := range []string{"calls/abc/a.json", "calls/abc/b.json", "calls/keep/c.json"} {
+		if err := l.Put(ctx, k, strings.NewReader("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Delete(ctx, "calls/abc/a.json"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(l.Dir(), "calls", "abc")); err != nil {
+		t.Errorf("directory with an object left was removed: %v", err)
+	}
+	if err := l.Delete(ctx, "calls/abc/b.json"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(l.Dir(), "calls", "abc")); !os.IsNotExist(err) {
+		t.Errorf("emptied directory still there: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(l.Dir(), "calls", "keep", "c.json")); err != nil {
+		t.Errorf("other object gone: %v", err)
+	}
+	if _, err := os.Stat(l.Dir()); err != nil {
+		t.Errorf("root removed: %v", err)
+	}
+	// A write into a pruned directory recreates it.
+	if err := l.Put(ctx, "calls/abc/again.json", strings.NewReader("y")); err != nil {
+		t.Errorf("Put after prune: %v", err)
 	}
 }
 

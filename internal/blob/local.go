@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -95,10 +97,7 @@ func (l *Local) PutFile(ctx context.Context, key, srcPath string) error {
 	if err := syncFile(srcPath); err != nil {
 		return fmt.Errorf("put file %s: %w", key, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
-		return fmt.Errorf("put file %s: %w", key, err)
-	}
-	err = l.rename(srcPath, p)
+	err = mkdirRetry(filepath.Dir(p), func() error { return l.rename(srcPath, p) })
 	if err == nil {
 		if err := syncDir(filepath.Dir(p)); err != nil {
 			return fmt.Errorf("put file %s: %w", key, err)
@@ -170,8 +169,8 @@ func (l *Local) Stat(ctx context.Context, key string) (Info, error) {
 	return Info{Key: key, Size: fi.Size(), ModTime: fi.ModTime()}, nil
 }
 
-// Delete removes the object; a missing key is not an error. Emptied
-// directories are left in place.
+// Delete removes the object; a missing key is not an error. Directories
+// the removal leaves empty are removed too, up to the store's root.
 func (l *Local) Delete(ctx context.Context, key string) error {
 	p, err := l.path(key)
 	if err != nil {
@@ -193,7 +192,97 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete %s: %w", key, err)
 	}
+	l.pruneDirs(filepath.Dir(p))
 	return nil
+}
+
+// pruneDirs removes dir and its parents below the root while they are
+// empty. A writer racing it recreates what it needs (see mkdirRetry).
+func (l *Local) pruneDirs(dir string) {
+	for dir != l.dir && strings.HasPrefix(dir, l.dir+string(filepath.Separator)) {
+		if os.Remove(dir) != nil {
+			return // not empty, or already gone
+		}
+		dir = filepath.Dir(dir)
+	}
+}
+
+// List describes the objects whose keys start with prefix, sorted by key.
+// Temporary files of writes in progress are not objects.
+func (l *Local) List(ctx context.Context, prefix string) ([]Info, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("list %s: %w", prefix, err)
+	}
+	// Walk the deepest directory the prefix names whole.
+	dirKey := ""
+	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+		dirKey = prefix[:i]
+	}
+	root := l.dir
+	if dirKey != "" {
+		p, err := l.path(dirKey)
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", prefix, err)
+		}
+		root = p
+	}
+	out := []Info{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+				return nil // the prefix names nothing (yet), or a racing delete
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if strings.HasPrefix(d.Name(), ".") && p != root {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(l.dir, p)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		if !strings.HasPrefix(key, prefix) || ValidKey(key) != nil {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		out = append(out, Info{Key: key, Size: fi.Size(), ModTime: fi.ModTime()})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", prefix, err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+// mkdirRetry creates dir and then runs fn in it, once more if fn finds
+// the directory gone (a Delete pruned it in between).
+func mkdirRetry(dir string, fn func() error) error {
+	for attempt := 0; ; attempt++ {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return err
+		}
+		err := fn()
+		if err == nil || attempt > 0 || !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
 }
 
 // notFound turns "no such file" errors (including a file where a directory
@@ -209,11 +298,11 @@ func notFound(err error) error {
 // directory, renamed into place.
 func writeAtomic(ctx context.Context, path string, r io.Reader) (err error) {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	var f *os.File
+	if err := mkdirRetry(dir, func() (err error) {
+		f, err = os.CreateTemp(dir, ".tmp-*")
 		return err
-	}
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
+	}); err != nil {
 		return err
 	}
 	tmp := f.Name()
@@ -235,6 +324,7 @@ func writeAtomic(ctx context.Context, path string, r io.Reader) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// The temporary file keeps dir from being pruned until the rename.
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}

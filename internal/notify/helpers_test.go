@@ -28,7 +28,7 @@ import (
 	"github.com/callrec/callrec/internal/blob"
 	"github.com/callrec/callrec/internal/store"
 	"github.com/callrec/callrec/internal/transcript"
-	"github.com/callrec/callrec/internal/web/signed"
+	"github.com/callrec/callrec/internal/signed"
 )
 
 const (

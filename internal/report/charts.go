@@ -18,6 +18,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/callrec/callrec/internal/display"
 	"github.com/callrec/callrec/internal/transcript"
 )
 
@@ -271,7 +272,7 @@ func talkChart(m *model, dpi int) (*chart, error) {
 		if i > 0 {
 			alt += ", "
 		}
-		alt += fmt.Sprintf("%s %s (%s)", p.name, human(p.d), percent(float64(p.d)/float64(total)))
+		alt += fmt.Sprintf("%s %s (%s)", p.name, display.Duration(p.d), percent(float64(p.d)/float64(total)))
 	}
 	data, err := rasterize(w, h, dpi, func(c draw.Canvas) {
 		center := vg.Point{X: c.Min.X + 1.0*vg.Inch, Y: (c.Min.Y + c.Max.Y) / 2}
@@ -309,7 +310,7 @@ func talkChart(m *model, dpi int) (*chart, error) {
 		}
 		big := textStyle(11, true, colText)
 		big.XAlign, big.YAlign = draw.XCenter, draw.YBottom
-		c.FillText(big, vg.Point{X: center.X, Y: center.Y - vg.Points(1)}, human(m.Duration))
+		c.FillText(big, vg.Point{X: center.X, Y: center.Y - vg.Points(1)}, display.Duration(m.Duration))
 		small := textStyle(7, false, colMuted)
 		small.XAlign, small.YAlign = draw.XCenter, draw.YTop
 		c.FillText(small, vg.Point{X: center.X, Y: center.Y - vg.Points(2)}, "recorded")
@@ -324,7 +325,7 @@ func talkChart(m *model, dpi int) (*chart, error) {
 		for _, p := range parts {
 			c.FillPolygon(p.col, rect(x, y-vg.Points(4.5), x+vg.Points(9), y+vg.Points(4.5)))
 			c.FillText(name, vg.Point{X: x + vg.Points(13), Y: y + vg.Points(1)}, p.name)
-			c.FillText(val, vg.Point{X: x + vg.Points(13), Y: y - vg.Points(10)}, fmt.Sprintf("%s · %s", human(p.d), percent(float64(p.d)/float64(total))))
+			c.FillText(val, vg.Point{X: x + vg.Points(13), Y: y - vg.Points(10)}, fmt.Sprintf("%s · %s", display.Duration(p.d), percent(float64(p.d)/float64(total))))
 			y -= vg.Points(30)
 		}
 	})
@@ -440,7 +441,7 @@ func timeTicks(maxSec float64, long bool) plot.Ticker {
 		}
 		var ticks []plot.Tick
 		for v := 0.0; v <= maxSec+1e-9; v += step {
-			ticks = append(ticks, plot.Tick{Value: v, Label: clock(time.Duration(v*float64(time.Second)), long)})
+			ticks = append(ticks, plot.Tick{Value: v, Label: display.Clock(time.Duration(v*float64(time.Second)), long)})
 			if step >= 60 {
 				// A minor tick between labels.
 				if v+step/2 <= maxSec {
@@ -473,7 +474,7 @@ func timelineChart(m *model, dpi int) (*chart, error) {
 	const w, h = 6.6, 2.7
 	total := m.Duration.Seconds()
 	alt := fmt.Sprintf("Timeline of the %s call: loudness of each speaker (0–100), the sentiment of each turn, %s, %s",
-		human(m.Duration), plural(len(m.Silences), "silence", "silences"), plural(len(m.Interrupts), "interruption", "interruptions"))
+		display.Duration(m.Duration), plural(len(m.Silences), "silence", "silences"), plural(len(m.Interrupts), "interruption", "interruptions"))
 	if len(m.Pauses) > 0 {
 		alt += ", " + plural(len(m.Pauses), "recording pause", "recording pauses")
 	}

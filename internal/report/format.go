@@ -7,44 +7,13 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-)
 
-// clock formats an offset into the call as m:ss, or h:mm:ss when long.
-func clock(d time.Duration, long bool) string {
-	if d < 0 {
-		d = 0
-	}
-	s := int64(d.Round(time.Second) / time.Second)
-	if long {
-		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
-	}
-	return fmt.Sprintf("%d:%02d", s/60, s%60)
-}
+	"github.com/callrec/callrec/internal/display"
+)
 
 // clockRange formats [a, b) as two clock times.
 func clockRange(a, b time.Duration, long bool) string {
-	return clock(a, long) + "–" + clock(b, long)
-}
-
-// human formats a length for a reader: "0 s", "4.2 s", "38 s",
-// "4 min 12 s", "1 h 02 min".
-func human(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return "0 s"
-	case d < 10*time.Second:
-		return strings.Replace(fmt.Sprintf("%.1f s", d.Seconds()), ".0 s", " s", 1)
-	case d < time.Minute:
-		return fmt.Sprintf("%d s", int(d.Round(time.Second).Seconds()))
-	case d < time.Hour:
-		s := int(d.Round(time.Second).Seconds())
-		if s%60 == 0 {
-			return fmt.Sprintf("%d min", s/60)
-		}
-		return fmt.Sprintf("%d min %02d s", s/60, s%60)
-	}
-	m := int(d.Round(time.Minute).Minutes())
-	return fmt.Sprintf("%d h %02d min", m/60, m%60)
+	return display.Clock(a, long) + "–" + display.Clock(b, long)
 }
 
 // percent formats a share 0…1 as a whole percentage ("55%"); a share that
@@ -162,9 +131,9 @@ func shortDateTime(t time.Time, loc *time.Location) string {
 // "38 s", "1:05".
 func shortLength(d time.Duration) string {
 	if d < time.Minute {
-		return human(d)
+		return display.Duration(d)
 	}
-	return clock(d, d >= time.Hour)
+	return display.Clock(d, d >= time.Hour)
 }
 
 // sentimentLabel names a turn's sentiment ("" when it has none).

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/callrec/callrec/internal/display"
 	"github.com/callrec/callrec/internal/store"
 	"github.com/callrec/callrec/internal/transcript"
 )
@@ -229,7 +230,7 @@ func (m *model) buildTurns(doc *transcript.Document) {
 			Begin: ms(t.BeginOffsetMillis), End: ms(t.EndOffsetMillis),
 			Speaker: sp, Name: m.Names[sp], Sentiment: strings.ToUpper(clean(t.Sentiment)),
 		}
-		row.Start = clock(row.Begin, m.Long)
+		row.Start = display.Clock(row.Begin, m.Long)
 		row.Length = shortLength(row.End - row.Begin)
 		row.Pieces = m.pieces(t)
 		for _, d := range []struct {
@@ -283,7 +284,7 @@ func (m *model) markInterruptions() {
 			continue
 		}
 		t := &m.Turns[best]
-		t.Notes = append(t.Notes, fmt.Sprintf("Interrupts %s (%s of overlap)", m.object(1-in.Speaker), human(in.End-in.Begin)))
+		t.Notes = append(t.Notes, fmt.Sprintf("Interrupts %s (%s of overlap)", m.object(1-in.Speaker), display.Duration(in.End-in.Begin)))
 		if t.Highlight == hlNone || t.Highlight == hlCategory {
 			t.Highlight = hlInterruption
 			m.Interrupted++
@@ -556,7 +557,7 @@ func (m *model) buildSpeakers(doc *transcript.Document) {
 		interruptions[in.Speaker]++
 	}
 	for sp, role := range transcript.Roles() {
-		row := speakerRow{Name: m.Names[sp], TalkTime: human(m.Talk[sp]), Share: "—",
+		row := speakerRow{Name: m.Names[sp], TalkTime: display.Duration(m.Talk[sp]), Share: "—",
 			Words: thousands(words[sp]), Turns: thousands(turns[sp]), Interruptions: thousands(interruptions[sp]), Sentiment: "—"}
 		if total := m.Talk[owner] + m.Talk[other] + m.Neither; total > 0 {
 			// As in the talk-time chart: shares of talk, talk and silence.
@@ -626,7 +627,7 @@ func (m *model) buildCategories(doc *transcript.Document) {
 				if e > b {
 					times = append(times, clockRange(b, e, m.Long))
 				} else {
-					times = append(times, clock(b, m.Long))
+					times = append(times, display.Clock(b, m.Long))
 				}
 			}
 			m.markCategory(row.Name, b, e)
@@ -696,7 +697,7 @@ func (m *model) buildSummary(call *store.Call, doc *transcript.Document, opt Opt
 		sub = append(sub, "Call")
 	}
 	if m.Duration > 0 {
-		sub = append(sub, human(m.Duration))
+		sub = append(sub, display.Duration(m.Duration))
 	}
 	m.Subtitle = strings.Join(sub, " · ")
 
@@ -755,10 +756,10 @@ func (m *model) buildSummary(call *store.Call, doc *transcript.Document, opt Opt
 func (m *model) durationText(call *store.Call) string {
 	var parts []string
 	if call.AnsweredAt != nil && call.EndedAt != nil && call.EndedAt.After(*call.AnsweredAt) {
-		parts = append(parts, human(call.EndedAt.Sub(*call.AnsweredAt))+" from answer to hang-up")
+		parts = append(parts, display.Duration(call.EndedAt.Sub(*call.AnsweredAt))+" from answer to hang-up")
 	}
 	if m.Duration > 0 {
-		parts = append(parts, human(m.Duration)+" recorded")
+		parts = append(parts, display.Duration(m.Duration)+" recorded")
 	}
 	if len(parts) == 0 {
 		return "Not known"
@@ -778,7 +779,7 @@ func (m *model) recordingText(call *store.Call, loc *time.Location) string {
 	case store.RecordingStopped:
 		s = "Stopped early by the owner"
 		if m.Duration > 0 {
-			s += " after " + human(m.Duration)
+			s += " after " + display.Duration(m.Duration)
 		}
 	case store.RecordingPaused:
 		s = "Paused when the call ended"
@@ -817,7 +818,7 @@ func (m *model) recordingText(call *store.Call, loc *time.Location) string {
 		if n == 1 {
 			times = "once"
 		}
-		s += fmt.Sprintf("; paused %s for %s (%s)", times, human(total), strings.Join(list, ", "))
+		s += fmt.Sprintf("; paused %s for %s (%s)", times, display.Duration(total), strings.Join(list, ", "))
 	}
 	return s
 }

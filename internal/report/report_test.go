@@ -360,15 +360,6 @@ func TestFormatHelpers(t *testing.T) {
 	for _, tc := range []struct {
 		got, want string
 	}{
-		{clock(65*time.Second, false), "1:05"},
-		{clock(3725*time.Second, true), "1:02:05"},
-		{human(0), "0 s"},
-		{human(4200 * time.Millisecond), "4.2 s"},
-		{human(4 * time.Second), "4 s"},
-		{human(38 * time.Second), "38 s"},
-		{human(252 * time.Second), "4 min 12 s"},
-		{human(10 * time.Minute), "10 min"},
-		{human(2*time.Hour + 90*time.Second), "2 h 02 min"},
 		{percent(0.554), "55%"},
 		{percent(0.001), "<1%"},
 		{score(-0.31), "−0.3"},

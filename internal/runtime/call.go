@@ -15,8 +15,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/callrec/callrec/internal/blob"
 	"github.com/callrec/callrec/internal/callflow"
+	"github.com/callrec/callrec/internal/calls"
 	"github.com/callrec/callrec/internal/media/codec"
 	"github.com/callrec/callrec/internal/media/recorder"
 	"github.com/callrec/callrec/internal/media/sdp"
@@ -634,5 +634,5 @@ func (c *call) spoolPath() string {
 }
 
 func (c *call) recordingKey() string {
-	return blob.RecordingKey(c.id, c.record.StartedAt)
+	return calls.RecordingKey(c.id, c.record.StartedAt)
 }

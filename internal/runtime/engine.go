@@ -20,6 +20,7 @@ import (
 
 	"github.com/callrec/callrec/internal/blob"
 	"github.com/callrec/callrec/internal/callflow"
+	"github.com/callrec/callrec/internal/calls"
 	"github.com/callrec/callrec/internal/media/stream"
 	"github.com/callrec/callrec/internal/media/wav"
 	"github.com/callrec/callrec/internal/sip"
@@ -119,12 +120,12 @@ func (e *Engine) Shutdown(ctx context.Context) {
 // become "interrupted", and their partial recordings are repaired and
 // stored. Run it once at start-up, before taking calls.
 func (e *Engine) Recover(ctx context.Context) error {
-	calls, err := e.cfg.Store.ActiveCalls(ctx)
+	active, err := e.cfg.Store.ActiveCalls(ctx)
 	if err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
-	for i := range calls {
-		c := &calls[i]
+	for i := range active {
+		c := &active[i]
 		log := e.log.With("call_id", c.ID)
 		now := time.Now().UTC()
 		c.Status = store.StatusInterrupted
@@ -140,7 +141,7 @@ func (e *Engine) Recover(ctx context.Context) error {
 			} else {
 				key := c.RecordingKey
 				if key == "" {
-					key = blob.RecordingKey(c.ID, c.StartedAt)
+					key = calls.RecordingKey(c.ID, c.StartedAt)
 				}
 				if err := e.cfg.Blob.PutFile(ctx, key, spool); err != nil {
 					log.Error("recover: storing recording failed; kept in spool", "path", spool, "err", err)

@@ -51,6 +51,8 @@ func migrations() []string {
 			updated_at  BIGINT  NOT NULL,
 			PRIMARY KEY (call_id, stage)
 		);`,
+		// 3: every object a stage wrote, as a JSON array of keys.
+		`ALTER TABLE call_stages ADD COLUMN outputs TEXT NOT NULL DEFAULT '[]';`,
 	}
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -21,15 +22,30 @@ const (
 
 // Stage is one post-call processing stage of a call.
 type Stage struct {
-	CallID     string     `json:"-"`
-	Name       string     `json:"name"`
-	State      string     `json:"state"`
-	Attempts   int        `json:"attempts"`
-	LastError  string     `json:"last_error,omitempty"`
-	OutputKey  string     `json:"output_key,omitempty"`
+	CallID    string `json:"-"`
+	Name      string `json:"name"`
+	State     string `json:"state"`
+	Attempts  int    `json:"attempts"`
+	LastError string `json:"last_error,omitempty"`
+	// OutputKey is the stage's main output (the first of Outputs).
+	OutputKey string `json:"output_key,omitempty"`
+	// Outputs are the keys of every object the stage wrote.
+	Outputs    []string   `json:"outputs,omitempty"`
 	StartedAt  *time.Time `json:"started_at,omitempty"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 	UpdatedAt  time.Time  `json:"updated_at"`
+}
+
+// AllOutputs returns the keys of every object the stage wrote: Outputs,
+// or OutputKey alone for a record that lists no outputs.
+func (st *Stage) AllOutputs() []string {
+	if len(st.Outputs) > 0 {
+		return st.Outputs
+	}
+	if st.OutputKey != "" {
+		return []string{st.OutputKey}
+	}
+	return nil
 }
 
 // Tx is a write transaction from WithTx: a *sql.Tx on SQLite, a pgx.Tx on
@@ -117,15 +133,26 @@ func (s *Store) saveStage(ctx context.Context, db execer, st *Stage) error {
 	default:
 		return fmt.Errorf("save stage %s/%s: unknown state %q", st.CallID, st.Name, st.State)
 	}
+	if st.OutputKey == "" && len(st.Outputs) > 0 {
+		st.OutputKey = st.Outputs[0]
+	}
+	all := st.AllOutputs()
+	if all == nil {
+		all = []string{}
+	}
+	outputs, err := json.Marshal(all)
+	if err != nil {
+		return fmt.Errorf("save stage %s/%s: outputs: %w", st.CallID, st.Name, err)
+	}
 	now := msUTC(s.now())
 	if _, err := db.ExecContext(ctx, s.q(`INSERT INTO call_stages
-		(call_id, stage, state, attempts, last_error, output_key, started_at, finished_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		(call_id, stage, state, attempts, last_error, output_key, outputs, started_at, finished_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (call_id, stage) DO UPDATE SET
 			state = excluded.state, attempts = excluded.attempts, last_error = excluded.last_error,
-			output_key = excluded.output_key, started_at = excluded.started_at,
+			output_key = excluded.output_key, outputs = excluded.outputs, started_at = excluded.started_at,
 			finished_at = excluded.finished_at, updated_at = excluded.updated_at`),
-		st.CallID, st.Name, st.State, st.Attempts, st.LastError, st.OutputKey,
+		st.CallID, st.Name, st.State, st.Attempts, st.LastError, st.OutputKey, string(outputs),
 		nullMillis(st.StartedAt), nullMillis(st.FinishedAt), now.UnixMilli()); err != nil {
 		return fmt.Errorf("save stage %s/%s: %w", st.CallID, st.Name, err)
 	}
@@ -136,7 +163,7 @@ func (s *Store) saveStage(ctx context.Context, db execer, st *Stage) error {
 // Stages returns a call's stage records (in no particular order; callers
 // sort by their pipeline's order).
 func (s *Store) Stages(ctx context.Context, callID string) ([]Stage, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT stage, state, attempts, last_error, output_key,
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT stage, state, attempts, last_error, output_key, outputs,
 		started_at, finished_at, updated_at FROM call_stages WHERE call_id = ?`), callID)
 	if err != nil {
 		return nil, fmt.Errorf("stages of %s: %w", callID, err)
@@ -147,8 +174,12 @@ func (s *Store) Stages(ctx context.Context, callID string) ([]Stage, error) {
 		st := Stage{CallID: callID}
 		var started, finished sql.NullInt64
 		var updated int64
-		if err := rows.Scan(&st.Name, &st.State, &st.Attempts, &st.LastError, &st.OutputKey, &started, &finished, &updated); err != nil {
+		var outputs string
+		if err := rows.Scan(&st.Name, &st.State, &st.Attempts, &st.LastError, &st.OutputKey, &outputs, &started, &finished, &updated); err != nil {
 			return nil, fmt.Errorf("stages of %s: %w", callID, err)
+		}
+		if err := json.Unmarshal([]byte(outputs), &st.Outputs); err != nil {
+			return nil, fmt.Errorf("stages of %s: outputs of %s: %w", callID, st.Name, err)
 		}
 		st.StartedAt, st.FinishedAt = fromNullMillis(started), fromNullMillis(finished)
 		st.UpdatedAt = fromMillis(updated)

@@ -20,7 +20,7 @@ import (
 	"github.com/callrec/callrec/internal/pipeline"
 	"github.com/callrec/callrec/internal/store"
 	"github.com/callrec/callrec/internal/transcript"
-	"github.com/callrec/callrec/internal/web/signed"
+	"github.com/callrec/callrec/internal/signed"
 	"golang.org/x/crypto/bcrypt"
 )
 

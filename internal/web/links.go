@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/callrec/callrec/internal/blob"
-	"github.com/callrec/callrec/internal/web/signed"
+	"github.com/callrec/callrec/internal/signed"
 )
 
 // maxBuffered is the largest object served with Range support from a blob

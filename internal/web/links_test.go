@@ -11,7 +11,7 @@ import (
 
 	"github.com/callrec/callrec/internal/blob"
 	"github.com/callrec/callrec/internal/pipeline"
-	"github.com/callrec/callrec/internal/web/signed"
+	"github.com/callrec/callrec/internal/signed"
 )
 
 // mustSigner is a Signer whose secret is 32 bytes of b.

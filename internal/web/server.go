@@ -42,7 +42,7 @@ import (
 	"github.com/callrec/callrec/internal/blob"
 	"github.com/callrec/callrec/internal/pipeline"
 	"github.com/callrec/callrec/internal/store"
-	"github.com/callrec/callrec/internal/web/signed"
+	"github.com/callrec/callrec/internal/signed"
 )
 
 //go:embed templates/*.html static/*
