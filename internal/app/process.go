@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"github.com/callrec/callrec/internal/analytics"
+	"github.com/callrec/callrec/internal/calls"
 	"github.com/callrec/callrec/internal/config"
 	"github.com/callrec/callrec/internal/pipeline"
 	"github.com/callrec/callrec/internal/report"
+	"github.com/callrec/callrec/internal/store"
+	"github.com/callrec/callrec/internal/transcribe"
 	"github.com/callrec/callrec/internal/transcript"
 )
 
@@ -31,8 +34,9 @@ type ProcessOptions struct {
 }
 
 // Process runs the pipeline's stages on one file without a server or a
-// queue and writes every output to opt.OutDir. It returns the paths
-// written.
+// queue, through the same Runner a server uses, and writes the outputs a
+// call offers for download (the transcript and the reports) to opt.OutDir.
+// It returns the paths written.
 func Process(ctx context.Context, cfg *config.Config, opt ProcessOptions) ([]string, error) {
 	if opt.Engine != "" {
 		cfg.Transcribe.Engine = opt.Engine
@@ -40,80 +44,93 @@ func Process(ctx context.Context, cfg *config.Config, opt ProcessOptions) ([]str
 	if err := os.MkdirAll(opt.OutDir, 0o750); err != nil {
 		return nil, fmt.Errorf("output directory: %w", err)
 	}
-	pr := newProgress(opt.Progress, opt.Terminal)
 	aopt, err := AnalyticsOptions(cfg)
 	if err != nil {
 		return nil, err
 	}
-	var written []string
-	write := func(name string, data []byte) error {
-		path := filepath.Join(opt.OutDir, name)
-		if err := os.WriteFile(path, data, 0o640); err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-		written = append(written, path)
-		return nil
-	}
-
-	var doc *transcript.Document
 	base := strings.TrimSuffix(filepath.Base(opt.Input), filepath.Ext(opt.Input))
+	r := report.New(report.Options{})
+	runner, err := pipeline.NewRunner(pipeline.Config{
+		Engine:    func() (transcribe.Engine, error) { return NewEngine(ctx, cfg) },
+		Analytics: aopt,
+		// No call record: what the report says about the call comes from
+		// the document (times and numbers are reported as not known).
+		Renderer: renderFunc(func(ctx context.Context, _ *store.Call, doc *transcript.Document) (map[string][]byte, error) {
+			call := report.CallFromDocument(doc)
+			if call.ID == "" {
+				call.ID = base
+			}
+			return r.Render(ctx, call, doc)
+		}),
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer runner.Close()
+
+	objects := &pipeline.MemObjects{}
+	job := &pipeline.Job{Call: &store.Call{ID: base}, Objects: objects, AudioFile: filepath.Base(opt.Input)}
+	var stages []string
 	if strings.EqualFold(filepath.Ext(opt.Input), ".json") {
-		pr.step(1, 3, "reading transcript")
-		if doc, err = pipeline.ReadTranscript(opt.Input); err != nil {
+		// A transcript already made: only rendering is left.
+		doc, err := pipeline.ReadTranscript(opt.Input)
+		if err != nil {
 			return nil, err
 		}
+		b, err := pipeline.EncodeJSON(doc)
+		if err != nil {
+			return nil, err
+		}
+		if err := objects.Put(ctx, calls.Transcript, b); err != nil {
+			return nil, err
+		}
+		stages = []string{calls.StageRender}
 	} else {
-		pr.step(1, 4, "reading recording")
 		rec, err := pipeline.LoadRecording(opt.Input)
 		if err != nil {
 			return nil, err
 		}
-		rec.CallID = base
-		pr.step(2, 4, fmt.Sprintf("transcribing %s with %s", rec.Duration().Round(time.Second), cfg.Transcribe.Engine))
-		engine, err := NewEngine(ctx, cfg)
+		job.Recording = func(context.Context) (*transcribe.Recording, func(), error) { return rec, func() {}, nil }
+		stages = []string{calls.StageTranscribe, calls.StageAnalyze, calls.StageRender}
+		fmt.Fprintf(progressOut(opt.Progress), "%s of audio, engine %s\n", rec.Duration().Round(time.Second), cfg.Transcribe.Engine)
+	}
+	pr := newProgress(opt.Progress, opt.Terminal)
+	if _, err := runner.Run(ctx, job, stages, func(i int, name string) { pr.step(i+1, len(stages), name) }); err != nil {
+		return nil, err
+	}
+	var written []string
+	for _, name := range objects.Names() {
+		if !calls.Offered(name) {
+			continue
+		}
+		data, err := objects.Get(ctx, name)
 		if err != nil {
 			return nil, err
 		}
-		if c, ok := engine.(io.Closer); ok {
-			defer c.Close()
+		path := filepath.Join(opt.OutDir, name)
+		if err := os.WriteFile(path, data, 0o640); err != nil {
+			return nil, fmt.Errorf("write %s: %w", path, err)
 		}
-		words, err := pipeline.Transcribe(ctx, engine, rec)
-		if err != nil {
-			return nil, err
-		}
-		pr.step(3, 4, "analysing")
-		if doc, err = pipeline.Analyze(rec, words, aopt); err != nil {
-			return nil, err
-		}
-		if doc.CallrecMetadata != nil {
-			doc.CallrecMetadata.AudioFile = filepath.Base(opt.Input)
-		}
-	}
-	b, err := pipeline.EncodeJSON(doc)
-	if err != nil {
-		return nil, err
-	}
-	if err := write("transcript.json", b); err != nil {
-		return nil, err
-	}
-	pr.step(4, 4, "rendering")
-	// No call record: what the report says about the call comes from the
-	// document (times and numbers are reported as not known).
-	call := report.CallFromDocument(doc)
-	if call.ID == "" {
-		call.ID = base
-	}
-	files, err := report.New(report.Options{}).Render(ctx, call, doc)
-	if err != nil {
-		return nil, err
-	}
-	for name, data := range files {
-		if err := write(name, data); err != nil {
-			return nil, err
-		}
+		written = append(written, path)
 	}
 	pr.done()
 	return written, nil
+}
+
+// renderFunc is a pipeline.Renderer made of a function.
+type renderFunc func(ctx context.Context, call *store.Call, doc *transcript.Document) (map[string][]byte, error)
+
+// Render implements pipeline.Renderer.
+func (f renderFunc) Render(ctx context.Context, call *store.Call, doc *transcript.Document) (map[string][]byte, error) {
+	return f(ctx, call, doc)
+}
+
+// progressOut is w, or a writer that discards when w is nil.
+func progressOut(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
 }
 
 // AnalyticsOptions builds analytics options from the config (categories
@@ -139,10 +156,7 @@ type progress struct {
 }
 
 func newProgress(w io.Writer, terminal bool) *progress {
-	if w == nil {
-		w = io.Discard
-	}
-	return &progress{w: w, terminal: terminal, start: time.Now()}
+	return &progress{w: progressOut(w), terminal: terminal, start: time.Now()}
 }
 
 func (p *progress) step(i, n int, what string) {

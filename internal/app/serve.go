@@ -1,9 +1,12 @@
-// Package app wires callrec's parts together for `callrec serve`: the SIP
-// stack, the call runtime with its flow, the call store and the blob store.
+// Package app wires callrec's parts together: `callrec serve` (the SIP
+// stack, the call runtime with its flow, the job queue running the
+// post-call pipeline, and the web side, on one call store and one blob
+// store) and `callrec process` (the same pipeline on one file).
 package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,21 +17,24 @@ import (
 	"time"
 
 	sipgosip "github.com/emiago/sipgo/sip"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/callrec/callrec/internal/blob"
 	"github.com/callrec/callrec/internal/callflow"
 	"github.com/callrec/callrec/internal/config"
 	"github.com/callrec/callrec/internal/media/stream"
+	"github.com/callrec/callrec/internal/metrics"
 	"github.com/callrec/callrec/internal/notify"
 	"github.com/callrec/callrec/internal/pipeline"
 	"github.com/callrec/callrec/internal/prompts"
+	"github.com/callrec/callrec/internal/queue"
 	"github.com/callrec/callrec/internal/report"
 	"github.com/callrec/callrec/internal/runtime"
+	"github.com/callrec/callrec/internal/signed"
 	"github.com/callrec/callrec/internal/sip"
 	"github.com/callrec/callrec/internal/store"
 	"github.com/callrec/callrec/internal/transcribe"
 	"github.com/callrec/callrec/internal/web"
-	"github.com/callrec/callrec/internal/signed"
 )
 
 // OpenStores opens the call store and the blob store the config names.
@@ -51,9 +57,10 @@ func OpenStores(ctx context.Context, cfg *config.Config) (*store.Store, blob.Sto
 	return st, bs, nil
 }
 
-// Serve runs callrec until ctx is cancelled, then shuts down gracefully:
-// new calls get 503, calls in progress may finish within
-// cfg.ShutdownGrace, and every recording is finalised.
+// Serve runs callrec until ctx is cancelled (or a part of it fails), then
+// shuts down gracefully: new calls get 503, calls in progress may finish
+// within cfg.ShutdownGrace, every recording is finalised, and running
+// stages may finish within the same grace.
 func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	// sipgo keeps its UDP size limit in a package variable; large INVITEs
 	// would otherwise fail to send.
@@ -64,23 +71,13 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-
-	pr, err := runtime.LoadPrompts(prompts.Builtin(), cfg.PromptsDir)
+	flow, err := newFlow(cfg)
 	if err != nil {
 		return err
 	}
-	handler, err := callflow.NewHandler(callflow.Config{
-		ServiceNumber:       cfg.ServiceNumber,
-		OwnerNumber:         cfg.OwnerNumber,
-		OwnerPIN:            cfg.OwnerPIN,
-		DefaultCountryCode:  cfg.DefaultCountryCode,
-		AllowedDestinations: cfg.Destinations(),
-		MaxCallSeconds:      cfg.MaxCallSeconds,
-		RingTimeoutSeconds:  cfg.RingTimeoutSeconds,
-		DigitTimeoutMillis:  cfg.DigitTimeoutMS,
-	})
+	pr, err := runtime.LoadPrompts(prompts.Builtin(), cfg.PromptsDir)
 	if err != nil {
-		return fmt.Errorf("call flow: %w", err)
+		return err
 	}
 	mediaAddr, err := netip.ParseAddr(cfg.SIP.MediaAddress)
 	if err != nil {
@@ -98,11 +95,6 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("trunk.allowed_sources: %w", err)
 	}
-
-	aopt, err := AnalyticsOptions(cfg)
-	if err != nil {
-		return err
-	}
 	secret, err := signed.LoadOrCreateSecret(cfg.LinkSecretFile())
 	if err != nil {
 		return fmt.Errorf("web.secret_file: %w", err)
@@ -111,33 +103,23 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("web.secret_file: %w", err)
 	}
-	notifier, err := newNotifier(cfg, signer, bs, log)
+	mets := metrics.New()
+
+	runner, err := newRunner(cfg, signer, bs, log, report.Options{Location: time.Local, Logger: log})
 	if err != nil {
 		return err
 	}
-	metrics := web.NewMetrics()
-	var ws *web.Server // made below; retention deletes calls through it
-	pipe, err := pipeline.New(ctx, pipeline.Config{
-		Retention: pipeline.Retention{Days: cfg.Retention.Days, Delete: func(ctx context.Context, c *store.Call) error {
-			return ws.DeleteCall(ctx, c)
-		}},
-		Notifier:     notifier,
-		OnStage:      stageMetrics(metrics),
-		Store:        st,
-		Blob:         bs,
-		Engine:       func() (transcribe.Engine, error) { return NewEngine(context.Background(), cfg) },
-		Analytics:    aopt,
-		Renderer:     report.New(report.Options{Location: time.Local, Logger: log}),
-		Workers:      cfg.Pipeline.Workers,
-		MaxAttempts:  cfg.Pipeline.MaxAttempts,
-		StageTimeout: cfg.Pipeline.StageTimeout.D(),
-		ScratchDir:   filepath.Join(cfg.DataDir, "spool"),
-		Logger:       log,
+	defer runner.Close()
+	q, err := queue.New(ctx, queue.Config{
+		Store: st, Blob: bs, Runner: runner, Metrics: mets, Logger: log,
+		Workers: cfg.Pipeline.Workers, MaxAttempts: cfg.Pipeline.MaxAttempts, StageTimeout: cfg.Pipeline.StageTimeout.D(),
+		RetentionDays: cfg.Retention.Days, ScratchDir: filepath.Join(cfg.DataDir, "scratch"),
 	})
 	if err != nil {
 		return err
 	}
 
+	// Sockets are bound from here on: every error path closes them.
 	sipSrv, err := sip.NewServer(sip.Config{
 		Listen:         cfg.SIP.Listen,
 		UserAgent:      cfg.SIP.UserAgent,
@@ -152,11 +134,17 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	sipServed := false
+	defer func() {
+		if !sipServed {
+			sipSrv.Close()
+		}
+	}()
 	engine, err := runtime.New(runtime.Config{
 		MediaAddress:       mediaAddr,
 		Ports:              ports,
-		Handler:            handler,
-		Dialer:             sipSrv,
+		Handler:            flow,
+		Dialer:             runtime.SIPDialer(sipSrv),
 		Prompts:            pr,
 		Store:              st,
 		Blob:               bs,
@@ -165,11 +153,8 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		OwnerNumber:        cfg.OwnerNumber,
 		MaxConcurrentCalls: cfg.MaxConcurrentCalls,
 		Logger:             log,
-		Enqueue:            pipe.EnqueueTx,
-		OnCallEnded: func(status string, received, lost, sent uint64) {
-			metrics.CallEnded(status)
-			metrics.RTP(received, lost, sent)
-		},
+		Enqueue:            q.EnqueueTx,
+		Metrics:            mets,
 	})
 	if err != nil {
 		return err
@@ -177,73 +162,118 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err := engine.Recover(ctx); err != nil {
 		return err
 	}
+	mets.SetActiveCalls(func() float64 { return float64(engine.Active()) })
 
-	metrics.SetActiveCalls(func() float64 { return float64(engine.Active()) })
-	ws, err = web.New(web.Config{
-		Store: st, Blob: bs, Signer: signer, Retrier: pipe, Stages: pipeline.Stages(),
-		PublicURL: cfg.BaseURL(), PasswordHash: cfg.Web.PasswordHash, APITokens: cfg.Web.APITokens,
-		LinkTTL: cfg.Web.LinkTTL.D(), SecureCookies: strings.HasPrefix(cfg.BaseURL(), "https://"),
-		Location: time.Local, Logger: log, Metrics: metrics, RetentionDays: cfg.Retention.Days,
-	})
-	if err != nil {
-		return fmt.Errorf("web: %w", err)
-	}
 	var httpSrv *http.Server
+	var ln net.Listener
 	if cfg.Web.Listen != "" {
-		ln, err := net.Listen("tcp", cfg.Web.Listen)
+		ws, err := web.New(web.Config{
+			Store: st, Blob: bs, Signer: signer, Retrier: q,
+			PublicURL: cfg.BaseURL(), PasswordHash: cfg.Web.PasswordHash, APITokens: cfg.Web.APITokens,
+			LinkTTL: cfg.Web.LinkTTL.D(), SecureCookies: strings.HasPrefix(cfg.BaseURL(), "https://"),
+			Location: time.Local, Logger: log, Metrics: mets, RetentionDays: cfg.Retention.Days,
+		})
 		if err != nil {
+			return fmt.Errorf("web: %w", err)
+		}
+		if ln, err = net.Listen("tcp", cfg.Web.Listen); err != nil {
 			return fmt.Errorf("web.listen %s: %w", cfg.Web.Listen, err)
 		}
 		httpSrv = &http.Server{Handler: ws.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-		go func() {
-			if err := httpSrv.Serve(ln); err != nil && err != http.ErrServerClosed {
-				log.Error("web server stopped", "err", err)
-			}
-		}()
 		if cfg.Web.PasswordHash == "" {
 			log.Warn("web.password_hash is not set: the call browser refuses log-in until you set one (callrec passwd)")
 		}
 	}
-	if err := pipe.Start(context.Background()); err != nil {
+	if err := q.Start(context.WithoutCancel(ctx)); err != nil {
+		if ln != nil {
+			ln.Close()
+		}
 		return err
 	}
 
+	// Every goroutine from here on belongs to g. The last one shuts the
+	// others down, in order, when ctx ends or one of them fails.
+	sipServed = true
+	g, gctx := errgroup.WithContext(ctx)
 	sipCtx, stopSIP := context.WithCancel(context.Background())
 	defer stopSIP()
-	errc := make(chan error, 1)
-	go func() { errc <- sipSrv.Serve(sipCtx, engine) }()
+	g.Go(func() error { return sipSrv.Serve(sipCtx, engine) })
 	if cfg.Trunk.Register {
-		go sipSrv.RegisterLoop(sipCtx, cfg.Trunk.RegisterExpiry.D())
+		g.Go(func() error { sipSrv.RegisterLoop(sipCtx, cfg.Trunk.RegisterExpiry.D()); return nil })
+	}
+	if httpSrv != nil {
+		g.Go(func() error {
+			if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("web: %w", err)
+			}
+			return nil
+		})
 	}
 	log.Info("callrec serving", "sip", cfg.SIP.Listen, "web", cfg.Web.Listen, "media_address", cfg.SIP.MediaAddress,
 		"rtp_ports", cfg.SIP.RTPPorts, "trunk", cfg.Trunk.Address, "data_dir", cfg.DataDir)
-
-	select {
-	case <-ctx.Done():
-	case err := <-errc:
-		return err
-	}
-	log.Info("shutting down: refusing new calls", "active_calls", engine.Active(), "grace", cfg.ShutdownGrace.D())
-	sipSrv.Drain()
-	graceCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace.D())
-	engine.Shutdown(graceCtx)
-	cancel()
-	stopSIP()
-	<-errc
-	if httpSrv != nil {
-		hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = httpSrv.Shutdown(hctx)
+	g.Go(func() error {
+		<-gctx.Done()
+		log.Info("shutting down: refusing new calls", "active_calls", engine.Active(), "grace", cfg.ShutdownGrace.D())
+		sipSrv.Drain()
+		graceCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace.D())
+		engine.Shutdown(graceCtx)
 		cancel()
-	}
-	pipeCtx, cancelPipe := context.WithTimeout(context.Background(), cfg.ShutdownGrace.D())
-	pipe.Stop(pipeCtx)
-	cancelPipe()
+		stopSIP() // Serve waits for the responses of requests still being handled
+		if httpSrv != nil {
+			hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = httpSrv.Shutdown(hctx)
+			cancel()
+		}
+		qctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace.D())
+		q.Stop(qctx)
+		cancel()
+		return nil
+	})
+	err = g.Wait()
 	log.Info("callrec stopped")
-	return nil
+	return err
 }
 
-// newNotifier makes the notify stage's notifier from notify.*; nil (the
-// pipeline's log-only default) when neither email nor webhook is set.
+// newFlow makes the call flow from the numbers and limits of cfg.
+func newFlow(cfg *config.Config) (*callflow.Handler, error) {
+	h, err := callflow.NewHandler(callflow.Config{
+		ServiceNumber:       cfg.ServiceNumber,
+		OwnerNumber:         cfg.OwnerNumber,
+		OwnerPIN:            cfg.OwnerPIN,
+		DefaultCountryCode:  cfg.DefaultCountryCode,
+		AllowedDestinations: cfg.Destinations(),
+		MaxCallSeconds:      cfg.MaxCallSeconds,
+		RingTimeoutSeconds:  cfg.RingTimeoutSeconds,
+		DigitTimeoutMillis:  cfg.DigitTimeoutMS,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("call flow: %w", err)
+	}
+	return h, nil
+}
+
+// newRunner makes the pipeline's runner: the engine transcribe.engine
+// names (made on first use), analytics with the categories file, the
+// report renderer and the notifier notify.* describes.
+func newRunner(cfg *config.Config, signer *signed.Signer, bs blob.Store, log *slog.Logger, ropt report.Options) (*pipeline.Runner, error) {
+	aopt, err := AnalyticsOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	notifier, err := newNotifier(cfg, signer, bs, log)
+	if err != nil {
+		return nil, err
+	}
+	return pipeline.NewRunner(pipeline.Config{
+		Engine:    func() (transcribe.Engine, error) { return NewEngine(context.Background(), cfg) },
+		Analytics: aopt,
+		Renderer:  report.New(ropt),
+		Notifier:  notifier,
+	})
+}
+
+// newNotifier makes the notify stage's notifier from notify.*: one that
+// only logs and records when neither email nor webhook is set.
 func newNotifier(cfg *config.Config, signer *signed.Signer, bs blob.Store, log *slog.Logger) (pipeline.Notifier, error) {
 	nc := notify.Config{Signer: signer, Blob: bs, Logger: log, Location: time.Local}
 	if e := cfg.Notify.Email; e.To != "" {
@@ -257,22 +287,11 @@ func newNotifier(cfg *config.Config, signer *signed.Signer, bs blob.Store, log *
 		nc.Webhook = &notify.WebhookConfig{URL: w.URL, Secret: []byte(w.Secret), PublicURL: cfg.BaseURL(), LinkTTL: cfg.Web.LinkTTL.D()}
 	}
 	if nc.Email == nil && nc.Webhook == nil {
-		return nil, nil
+		return notify.LogNotifier{Blob: bs, Logger: log}, nil
 	}
 	n, err := notify.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("notify: %w", err)
 	}
 	return n, nil
-}
-
-// stageMetrics reports stage outcomes to the metrics.
-func stageMetrics(m *web.Metrics) func(stage string, d time.Duration, err error) {
-	return func(stage string, d time.Duration, err error) {
-		if err != nil {
-			m.StageFailed(stage)
-			return
-		}
-		m.StageDone(stage, d)
-	}
 }

@@ -48,8 +48,11 @@ func OutputKey(callID, name string) string { return Prefix(callID) + name }
 // MarkerKey is where the marker of a notification sent on channel (such
 // as "email") is kept: "calls/<id>/notified-<channel>.json".
 func MarkerKey(callID, channel string) string {
-	return OutputKey(callID, "notified-"+channel+".json")
+	return OutputKey(callID, markerPrefix+channel+".json")
 }
+
+// markerPrefix starts the names of notification markers.
+const markerPrefix = "notified-"
 
 // RecordingKey is the key of a call's recording:
 // "recordings/YYYY/MM/DD/<id>.wav", dated in UTC by the call's start.

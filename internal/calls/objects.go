@@ -39,21 +39,24 @@ var offered = [...]struct{ name, label string }{
 var internal = [...]string{Words, Notification}
 
 // Downloads returns the objects of call c that exist in bs and are offered
-// to the owner, in display order: the recording and what the call's done
-// stages (stages) recorded as their outputs.
+// to the owner, in display order: the recording, the reports and the
+// transcript, and whatever else the call's stages (stages) recorded as
+// their outputs.
 func Downloads(ctx context.Context, bs blob.Store, c *store.Call, stages []store.Stage) ([]Download, error) {
 	byName := map[string]string{}
 	if c.RecordingKey != "" {
 		byName[Recording] = c.RecordingKey
 	}
 	prefix := Prefix(c.ID)
-	for _, st := range stages {
-		if st.State != store.StageDone {
-			continue
+	for _, o := range offered {
+		if o.name != Recording {
+			byName[o.name] = prefix + o.name
 		}
+	}
+	for _, st := range stages {
 		for _, key := range st.AllOutputs() {
 			name, ok := strings.CutPrefix(key, prefix)
-			if !ok || name == "" || strings.Contains(name, "/") || slices.Contains(internal[:], name) {
+			if !ok || strings.Contains(name, "/") || !Offered(name) {
 				continue
 			}
 			byName[name] = key
@@ -149,4 +152,10 @@ func Delete(ctx context.Context, st *store.Store, bs blob.Store, c *store.Call) 
 		return 0, err
 	}
 	return len(sorted), nil
+}
+
+// Offered reports whether the output name is offered to the owner for
+// download (false for what the pipeline keeps for itself).
+func Offered(name string) bool {
+	return name != "" && !slices.Contains(internal[:], name) && !strings.HasPrefix(name, markerPrefix)
 }

@@ -22,6 +22,8 @@ import (
 	gosmtp "github.com/wneessen/go-mail/smtp"
 
 	"github.com/callrec/callrec/internal/blob"
+	"github.com/callrec/callrec/internal/calls"
+	"github.com/callrec/callrec/internal/display"
 )
 
 // TLS modes of EmailConfig.TLS.
@@ -234,15 +236,6 @@ var htmlTemplate = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype h
 </body></html>
 `))
 
-// emailLink reports whether an output is linked from an email.
-func emailLink(name string) bool {
-	switch name {
-	case "report", "report.html", "report.docx", "report.pdf", "recording":
-		return true
-	}
-	return false
-}
-
 // sendEmail builds and sends the email of a call. It returns the
 // recipients.
 func (n *Notifier) sendEmail(ctx context.Context, m *message) (string, error) {
@@ -251,7 +244,7 @@ func (n *Notifier) sendEmail(ctx context.Context, m *message) (string, error) {
 	var links []link
 	seen := map[string]bool{}
 	for _, l := range m.links(n.signer, e.cfg.PublicURL, expires) {
-		if emailLink(l.Name) && !seen[l.Key] {
+		if !seen[l.Key] {
 			seen[l.Key] = true
 			links = append(links, l)
 		}
@@ -259,10 +252,10 @@ func (n *Notifier) sendEmail(ctx context.Context, m *message) (string, error) {
 	s := m.summary
 	v := emailView{
 		Subject:   subject(m.call, s),
-		Party:     clean(m.call.Party, 64),
+		Party:     display.OneLine(m.call.Party, 64),
 		Direction: direction(m.call),
 		When:      formatTime(m.call.StartedAt, n.loc),
-		Duration:  formatDuration(time.Duration(s.DurationMillis) * time.Millisecond),
+		Duration:  display.Duration(time.Duration(s.DurationMillis) * time.Millisecond),
 		Links:     links,
 		Expires:   formatTime(expires, n.loc),
 		CallURL:   callURL(e.cfg.PublicURL, m.call.ID),
@@ -281,7 +274,7 @@ func (n *Notifier) sendEmail(ctx context.Context, m *message) (string, error) {
 		if is.Speaker == "owner" {
 			who = "you"
 		}
-		v.Issues = append(v.Issues, issueView{Text: is.Text, Who: who, At: formatOffset(is.AtMillis)})
+		v.Issues = append(v.Issues, issueView{Text: is.Text, Who: who, At: display.ClockMillis(is.AtMillis)})
 	}
 
 	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
@@ -334,7 +327,12 @@ func (n *Notifier) sendEmail(ctx context.Context, m *message) (string, error) {
 // attachment reads the DOCX report of the call, if it has one that is not
 // too large; data is nil when there is nothing to attach.
 func (n *Notifier) attachment(ctx context.Context, m *message) (name string, data []byte, err error) {
-	key := m.outputs["report.docx"]
+	var key string
+	for _, d := range m.downloads {
+		if d.Name == calls.ReportDOCX {
+			key = d.Key
+		}
+	}
 	if key == "" {
 		m.log.Debug("no DOCX report to attach")
 		return "", nil, nil

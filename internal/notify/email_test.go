@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/callrec/callrec/internal/blob"
+	"github.com/callrec/callrec/internal/calls"
 )
 
 // emailTo returns an EmailConfig for the Mailpit server.
@@ -37,7 +38,7 @@ func TestEmailDelivered(t *testing.T) {
 		t.Fatalf("%d messages, want 1", len(msgs))
 	}
 	m := msgs[0]
-	if want := "Call with +12125550123 (4m 05s)"; m.Subject != want {
+	if want := "Call with +12125550123 (4 min 05 s)"; m.Subject != want {
 		t.Errorf("subject %q, want %q", m.Subject, want)
 	}
 	if len(m.To) != 1 || m.To[0].Address != "owner@example.org" || m.From.Address != "callrec@example.org" {
@@ -47,7 +48,7 @@ func TestEmailDelivered(t *testing.T) {
 		"Direction:  dialled out",
 		"Party:      +12125550123",
 		"When:       Tue 3 Mar 2026, 15:05 CET",
-		"Duration:   4m 05s",
+		"Duration:   4 min 05 s",
 		"Talk split: you 45%, other party 40%, silence 15%",
 		`- "my order never arrived" (other party, 0:05)`,
 		`- "I was charged twice" (other party, 0:05)`,
@@ -64,21 +65,19 @@ func TestEmailDelivered(t *testing.T) {
 	if strings.Contains(m.Text, "refund") {
 		t.Errorf("text body shows a fourth issue:\n%s", m.Text)
 	}
-	if strings.Contains(m.Text, "/l/") && strings.Contains(m.Text, "transcript.json") {
-		t.Error("text body names the transcript JSON")
-	}
-	// Links: report, DOCX and recording, signed, each verifying with the
-	// signer; the call page is not signed.
+	// Links: every download (the Word and web reports, the recording and
+	// the transcript JSON), signed, each verifying with the signer; the
+	// call page is not signed.
 	found := verifyLinks(t, m.Text, outputs)
-	for _, name := range []string{"report", "report.docx", "recording"} {
-		if !found[outputs[name]] {
-			t.Errorf("text body has no signed link to %s (%s)", name, outputs[name])
+	for _, name := range []string{"report.html", "report.docx", "recording", "transcript.json"} {
+		if !found[keyOf(outputs, name)] {
+			t.Errorf("text body has no signed link to %s (%s)", name, keyOf(outputs, name))
 		}
 	}
 	if htmlFound := verifyLinks(t, m.HTML, outputs); len(htmlFound) != len(found) {
 		t.Errorf("HTML body links %d files, text body %d", len(htmlFound), len(found))
 	}
-	for _, want := range []string{"Call with +12125550123 (4m 05s)", "dialled out", "you 45% · other party 40% · silence 15%", "Lieferung für München kam nie an", `href="` + testPublicURL + `/calls/` + testCallID + `"`} {
+	for _, want := range []string{"Call with +12125550123 (4 min 05 s)", "dialled out", "you 45% · other party 40% · silence 15%", "Lieferung für München kam nie an", `href="` + testPublicURL + `/calls/` + testCallID + `"`} {
 		if !strings.Contains(html.UnescapeString(m.HTML), want) {
 			t.Errorf("HTML body lacks %q:\n%s", want, m.HTML)
 		}
@@ -96,10 +95,10 @@ func TestEmailDelivered(t *testing.T) {
 
 	// The marker is written; a second Notify sends nothing, even through a
 	// notifier whose server is down (it does not even connect).
-	if _, err := b.Stat(ctx, markerKey(testCallID, ChannelEmail)); err != nil {
+	if _, err := b.Stat(ctx, calls.MarkerKey(testCallID, ChannelEmail)); err != nil {
 		t.Errorf("no sent marker: %v", err)
 	}
-	if _, err := b.Stat(ctx, RecordKey(testCallID)); err != nil {
+	if _, err := b.Stat(ctx, calls.OutputKey(testCallID, calls.Notification)); err != nil {
 		t.Errorf("no notification record: %v", err)
 	}
 	if err := n.Notify(ctx, testCall(), testDoc(), outputs); err != nil {
@@ -135,7 +134,7 @@ func TestEmailAttachment(t *testing.T) {
 			call.ID = "attach-" + strconv.Itoa(i)
 			outputs := callOutputs(t, b, call, tt.docx)
 			if tt.deleteIt {
-				if err := b.Delete(context.Background(), outputs["report.docx"]); err != nil {
+				if err := b.Delete(context.Background(), keyOf(outputs, "report.docx")); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -184,10 +183,10 @@ func TestEmailUnknownPartyAndEscaping(t *testing.T) {
 		htmlWants            []string
 		htmlNots             []string
 	}{
-		{"unknown party", "", "Call with an unknown number (4m 05s)", []string{"unknown (number withheld)"}, nil},
-		{"markup in party", `<img src=x onerror=alert(1)>`, "Call with <img src=x onerror=alert(1)> (4m 05s)",
+		{"unknown party", "", "Call with an unknown number (4 min 05 s)", []string{"unknown (number withheld)"}, nil},
+		{"markup in party", `<img src=x onerror=alert(1)>`, "Call with <img src=x onerror=alert(1)> (4 min 05 s)",
 			[]string{"&lt;img src=x onerror=alert(1)&gt;"}, []string{"<img"}},
-		{"header injection", "+1555\r\nBcc: victim@example.org", "Call with +1555 Bcc: victim@example.org (4m 05s)", nil, nil},
+		{"header injection", "+1555\r\nBcc: victim@example.org", "Call with +1555 Bcc: victim@example.org (4 min 05 s)", nil, nil},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,7 +194,7 @@ func TestEmailUnknownPartyAndEscaping(t *testing.T) {
 			call.ID = "esc-" + strconv.Itoa(i)
 			call.Party = tt.party
 			call.Direction = "inbound"
-			if err := newNotifier(t, b, emailTo(mp, TLSNone), nil).Notify(context.Background(), call, nil, map[string]string{"recording": call.RecordingKey}); err != nil {
+			if err := newNotifier(t, b, emailTo(mp, TLSNone), nil).Notify(context.Background(), call, nil, []calls.Download{{Name: calls.Recording, Label: "Recording (WAV)", Key: call.RecordingKey}}); err != nil {
 				t.Fatal(err)
 			}
 			var m *mpMessage
@@ -261,7 +260,7 @@ func TestEmailStartTLSAuth(t *testing.T) {
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages, want 1", len(msgs))
 	}
-	if msgs[0].Subject != "Call with +12125550123 (4m 05s)" {
+	if msgs[0].Subject != "Call with +12125550123 (4 min 05 s)" {
 		t.Errorf("subject %q", msgs[0].Subject)
 	}
 	// The server requires a login (so the message above logged in).
@@ -345,7 +344,7 @@ func TestEmailConnectionRefused(t *testing.T) {
 	if IsPermanent(err) {
 		t.Error("connection refused is permanent; it should be retried")
 	}
-	if _, err := b.Stat(context.Background(), markerKey(testCallID, ChannelEmail)); !errors.Is(err, blob.ErrNotFound) {
+	if _, err := b.Stat(context.Background(), calls.MarkerKey(testCallID, ChannelEmail)); !errors.Is(err, blob.ErrNotFound) {
 		t.Errorf("marker after a failed send: %v", err)
 	}
 }

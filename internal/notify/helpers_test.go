@@ -26,9 +26,10 @@ import (
 	"time"
 
 	"github.com/callrec/callrec/internal/blob"
+	"github.com/callrec/callrec/internal/calls"
+	"github.com/callrec/callrec/internal/signed"
 	"github.com/callrec/callrec/internal/store"
 	"github.com/callrec/callrec/internal/transcript"
-	"github.com/callrec/callrec/internal/signed"
 )
 
 const (
@@ -52,7 +53,7 @@ func testCall() *store.Call {
 		OwnerNumber: "+15550111", Party: "+12125550123", ServiceNumber: "+15550100",
 		StartedAt: started, AnsweredAt: &answered, EndedAt: &ended,
 		Status: "completed", RecordingState: "stored",
-		RecordingKey:        blob.RecordingKey(testCallID, started),
+		RecordingKey:        calls.RecordingKey(testCallID, started),
 		RecordingDurationMS: 245000,
 	}
 }
@@ -97,36 +98,54 @@ func testDoc() *transcript.Document {
 	return d
 }
 
-// testOutputs stores the test call's files and returns the outputs map.
-func testOutputs(t *testing.T, b blob.Store, docx []byte) map[string]string {
+// testOutputs stores the test call's files and returns its downloads.
+func testOutputs(t *testing.T, b blob.Store, docx []byte) []calls.Download {
 	t.Helper()
 	return callOutputs(t, b, testCall(), docx)
 }
 
-// callOutputs stores a call's files and returns the outputs map.
-func callOutputs(t *testing.T, b blob.Store, call *store.Call, docx []byte) map[string]string {
+// callOutputs stores a call's files, as its stages would, and returns its
+// downloads (calls.Downloads).
+func callOutputs(t *testing.T, b blob.Store, call *store.Call, docx []byte) []calls.Download {
 	t.Helper()
 	ctx := context.Background()
-	out := map[string]string{
-		"report":          "calls/" + call.ID + "/report.html",
-		"transcript.json": "calls/" + call.ID + "/transcript.json",
-		"recording":       call.RecordingKey,
-	}
+	html := calls.OutputKey(call.ID, calls.ReportHTML)
+	tr := calls.OutputKey(call.ID, calls.Transcript)
 	files := map[string][]byte{
-		out["report"]:          []byte("<html>report</html>"),
-		out["transcript.json"]: []byte("{}"),
-		out["recording"]:       []byte("RIFF"),
+		html:              []byte("<html>report</html>"),
+		tr:                []byte("{}"),
+		call.RecordingKey: []byte("RIFF"),
 	}
+	render := []string{html}
 	if docx != nil {
-		out["report.docx"] = "calls/" + call.ID + "/report.docx"
-		files[out["report.docx"]] = docx
+		k := calls.OutputKey(call.ID, calls.ReportDOCX)
+		files[k] = docx
+		render = append(render, k)
 	}
 	for k, v := range files {
 		if err := b.Put(ctx, k, bytes.NewReader(v)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return out
+	stages := []store.Stage{
+		{Name: calls.StageAnalyze, State: store.StageDone, Outputs: []string{tr}},
+		{Name: calls.StageRender, State: store.StageDone, Outputs: render},
+	}
+	ds, err := calls.Downloads(ctx, b, call, stages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+// keyOf is the key of the download named name, or "".
+func keyOf(ds []calls.Download, name string) string {
+	for _, d := range ds {
+		if d.Name == name {
+			return d.Key
+		}
+	}
+	return ""
 }
 
 func newBlob(t *testing.T) *blob.Local {
@@ -174,12 +193,12 @@ var linkRE = regexp.MustCompile(`https?://[^\s"<>]+/l/[A-Za-z0-9_-]+`)
 
 // verifyLinks checks that every signed link in text verifies to a key of
 // outputs, and returns the keys found.
-func verifyLinks(t *testing.T, text string, outputs map[string]string) map[string]bool {
+func verifyLinks(t *testing.T, text string, outputs []calls.Download) map[string]bool {
 	t.Helper()
 	s := newSigner(t)
 	valid := map[string]bool{}
-	for _, k := range outputs {
-		valid[k] = true
+	for _, d := range outputs {
+		valid[d.Key] = true
 	}
 	found := map[string]bool{}
 	for _, u := range linkRE.FindAllString(text, -1) {

@@ -21,13 +21,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/callrec/callrec/internal/blob"
+	"github.com/callrec/callrec/internal/calls"
+	"github.com/callrec/callrec/internal/signed"
 	"github.com/callrec/callrec/internal/store"
 	"github.com/callrec/callrec/internal/transcript"
-	"github.com/callrec/callrec/internal/signed"
 )
 
 // Defaults applied by New to zero fields.
@@ -127,20 +127,19 @@ func New(cfg Config) (*Notifier, error) {
 }
 
 // Notify sends the notifications of a processed call on every configured
-// channel that has not already sent one for it. outputs maps output names
-// ("report", "report.docx", "report.pdf", "transcript.json", "recording",
-// …) to blob keys; each gets a signed link. doc may be nil (the summary is
-// then empty).
+// channel that has not already sent one for it. downloads are the call's
+// objects offered to the owner, in display order (calls.Downloads); each
+// gets a signed link. doc may be nil (the summary is then empty).
 //
 // A channel that fails does not stop the others. When every failure is one
 // that retrying cannot fix (a rejected login or recipient, a webhook
 // receiver's 4xx), the error is a *PermanentError.
-func (n *Notifier) Notify(ctx context.Context, call *store.Call, doc *transcript.Document, outputs map[string]string) error {
+func (n *Notifier) Notify(ctx context.Context, call *store.Call, doc *transcript.Document, downloads []calls.Download) error {
 	if call == nil {
 		return &PermanentError{Err: errors.New("notify: no call")}
 	}
-	if err := checkCallID(call.ID); err != nil {
-		return &PermanentError{Err: err}
+	if err := calls.CheckID(call.ID); err != nil {
+		return &PermanentError{Err: fmt.Errorf("notify: %w", err)}
 	}
 	log := n.log.With("call_id", call.ID)
 	now := n.now()
@@ -172,7 +171,7 @@ func (n *Notifier) Notify(ctx context.Context, call *store.Call, doc *transcript
 			continue
 		}
 		if msg == nil {
-			msg = n.newMessage(call, doc, outputs, now, log)
+			msg = n.newMessage(call, doc, downloads, now, log)
 		}
 		to, err := ch.send(ctx, msg)
 		if err != nil {
@@ -194,7 +193,7 @@ func (n *Notifier) Notify(ctx context.Context, call *store.Call, doc *transcript
 		}
 	}
 	if len(errs) == 0 {
-		n.record(ctx, call.ID, channels2names(n), outputs, now, log)
+		record(ctx, n.blob, call.ID, channels2names(n), downloads, now, log)
 		return nil
 	}
 	err := errors.Join(errs...)
@@ -228,23 +227,6 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
-// checkCallID checks that a call id is one key segment, so that its
-// files (calls/<id>/…) stay under the call's prefix.
-func checkCallID(id string) error {
-	if strings.Contains(id, "/") {
-		return fmt.Errorf("notify: call id %q contains \"/\"", id)
-	}
-	if err := blob.ValidKey(markerKey(id, ChannelEmail)); err != nil {
-		return fmt.Errorf("notify: call id %q cannot name its files: %v", id, err)
-	}
-	return nil
-}
-
-// markerKey is where the marker of a sent notification is kept.
-func markerKey(callID, channel string) string {
-	return "calls/" + callID + "/notified-" + channel + ".json"
-}
-
 // Marker is the content of a sent marker.
 type Marker struct {
 	CallID  string    `json:"call_id"`
@@ -256,7 +238,7 @@ type Marker struct {
 // sent reports whether channel's notification of the call was already
 // sent. An error means it cannot tell (so it must not send).
 func (n *Notifier) sent(ctx context.Context, callID, channel string) (bool, error) {
-	key := markerKey(callID, channel)
+	key := calls.MarkerKey(callID, channel)
 	_, err := n.blob.Stat(ctx, key)
 	switch {
 	case err == nil:
@@ -274,7 +256,7 @@ func (n *Notifier) mark(ctx context.Context, callID, channel, to string, now tim
 	if err != nil {
 		return err
 	}
-	key := markerKey(callID, channel)
+	key := calls.MarkerKey(callID, channel)
 	if err := n.blob.Put(ctx, key, bytes.NewReader(append(b, '\n'))); err != nil {
 		return fmt.Errorf("record %s: %w", key, err)
 	}
@@ -296,29 +278,57 @@ func channels2names(n *Notifier) []string {
 // Record is the content of calls/<id>/notification.json, the notify
 // stage's output, written once every channel has sent.
 type Record struct {
-	CallID     string            `json:"call_id"`
-	Channels   []string          `json:"channels"`
+	CallID   string   `json:"call_id"`
+	Channels []string `json:"channels"`
+	// Outputs maps the names of the downloads offered to their keys.
 	Outputs    map[string]string `json:"outputs"`
 	NotifiedAt time.Time         `json:"notified_at"`
 }
 
-// RecordKey is the key of a call's notification record.
-func RecordKey(callID string) string { return "calls/" + callID + "/notification.json" }
-
 // record writes the notification record, once; failures are only logged
 // (the markers are what prevents sending twice).
-func (n *Notifier) record(ctx context.Context, callID string, channels []string, outputs map[string]string, now time.Time, log *slog.Logger) {
-	key := RecordKey(callID)
-	if _, err := n.blob.Stat(ctx, key); err == nil {
+func record(ctx context.Context, bs blob.Store, callID string, channels []string, downloads []calls.Download, now time.Time, log *slog.Logger) {
+	key := calls.OutputKey(callID, calls.Notification)
+	if _, err := bs.Stat(ctx, key); err == nil {
 		return
+	}
+	outputs := map[string]string{}
+	for _, d := range downloads {
+		outputs[d.Name] = d.Key
+	}
+	if channels == nil {
+		channels = []string{}
 	}
 	b, err := json.MarshalIndent(Record{CallID: callID, Channels: channels, Outputs: outputs, NotifiedAt: now.UTC()}, "", "  ")
 	if err == nil {
-		err = n.blob.Put(context.WithoutCancel(ctx), key, bytes.NewReader(append(b, '\n')))
+		err = bs.Put(context.WithoutCancel(ctx), key, bytes.NewReader(append(b, '\n')))
 	}
 	if err != nil {
 		log.Warn("notification record not written", "key", key, "err", err)
 	}
+}
+
+// LogNotifier tells no one: it logs that a call is processed and writes
+// its notification record, once per call. It is the notify stage's
+// notifier when neither email nor webhook is configured.
+type LogNotifier struct {
+	Blob   blob.Store
+	Logger *slog.Logger
+}
+
+// Notify implements the pipeline's Notifier.
+func (n LogNotifier) Notify(ctx context.Context, call *store.Call, _ *transcript.Document, downloads []calls.Download) error {
+	if err := calls.CheckID(call.ID); err != nil {
+		return &PermanentError{Err: fmt.Errorf("notify: %w", err)}
+	}
+	log := n.Logger.With("call_id", call.ID)
+	names := make([]string, 0, len(downloads))
+	for _, d := range downloads {
+		names = append(names, d.Name)
+	}
+	log.Info("call processed", "party", call.Party, "downloads", names)
+	record(ctx, n.Blob, call.ID, nil, downloads, time.Now(), log)
+	return nil
 }
 
 // checkPublicURL checks the base of links.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/callrec/callrec/internal/blob"
+	"github.com/callrec/callrec/internal/calls"
 	"github.com/callrec/callrec/internal/store"
 	"github.com/callrec/callrec/internal/transcript"
 )
@@ -130,39 +131,17 @@ func TestSubject(t *testing.T) {
 		ms    int64
 		want  string
 	}{
-		{"+12125550123", 245000, "Call with +12125550123 (4m 05s)"},
-		{"", 245000, "Call with an unknown number (4m 05s)"},
-		{"  \t", 1000, "Call with an unknown number (1s)"},
-		{"anonymous", 0, "Call with anonymous (0s)"},
-		{"+1\r\nBcc: x@example.org", 3_725_000, "Call with +1 Bcc: x@example.org (1h 02m 05s)"},
-		{strings.Repeat("9", 100), 59_600, "Call with " + strings.Repeat("9", 64) + "… (1m 00s)"},
+		{"+12125550123", 245000, "Call with +12125550123 (4 min 05 s)"},
+		{"", 245000, "Call with an unknown number (4 min 05 s)"},
+		{"  \t", 1000, "Call with an unknown number (1 s)"},
+		{"anonymous", 0, "Call with anonymous (0 s)"},
+		{"+1\r\nBcc: x@example.org", 3_725_000, "Call with +1 Bcc: x@example.org (1 h 02 min)"},
+		{strings.Repeat("9", 100), 59_600, "Call with " + strings.Repeat("9", 64) + "… (1 min)"},
 	}
 	for _, tt := range tests {
 		got := subject(&store.Call{Party: tt.party}, Summary{DurationMillis: tt.ms})
 		if got != tt.want {
 			t.Errorf("subject(%q, %d ms) = %q, want %q", tt.party, tt.ms, got, tt.want)
-		}
-	}
-}
-
-func TestFormatDuration(t *testing.T) {
-	tests := []struct {
-		d    time.Duration
-		want string
-	}{
-		{0, "0s"},
-		{-time.Second, "0s"},
-		{400 * time.Millisecond, "0s"},
-		{500 * time.Millisecond, "1s"},
-		{59 * time.Second, "59s"},
-		{time.Minute, "1m 00s"},
-		{4*time.Minute + 5*time.Second, "4m 05s"},
-		{time.Hour, "1h 00m 00s"},
-		{26*time.Hour + 3*time.Minute + 4*time.Second, "26h 03m 04s"},
-	}
-	for _, tt := range tests {
-		if got := formatDuration(tt.d); got != tt.want {
-			t.Errorf("formatDuration(%v) = %q, want %q", tt.d, got, tt.want)
 		}
 	}
 }
@@ -241,37 +220,15 @@ func TestPercent(t *testing.T) {
 	}
 }
 
-func TestClean(t *testing.T) {
-	tests := []struct {
-		in    string
-		limit int
-		want  string
-	}{
-		{"  a  b\t\nc ", 10, "a b c"},
-		{"a\x00b\x1bc", 10, "a b c"},
-		{"a\u2028b", 10, "a b"},
-		{"abcdef", 3, "abc…"},
-		{"\xff\xfeok", 10, "ok"},
-		{"", 10, ""},
-	}
-	for _, tt := range tests {
-		if got := clean(tt.in, tt.limit); got != tt.want {
-			t.Errorf("clean(%q, %d) = %q, want %q", tt.in, tt.limit, got, tt.want)
-		}
-	}
-}
-
 func TestLinksOrderAndInvalidKeys(t *testing.T) {
 	m := &message{
-		outputs: map[string]string{
-			"zeta":            "calls/x/zeta.bin",
-			"recording":       "recordings/2026/03/03/x.wav",
-			"report.pdf":      "calls/x/report.pdf",
-			"report":          "calls/x/report.html",
-			"transcript.json": "calls/x/transcript.json",
-			"evil":            "../../etc/passwd",
-			"empty":           "",
-			"alpha":           "calls/x/alpha.txt",
+		downloads: []calls.Download{
+			{Name: "report.pdf", Label: "Report (PDF)", Key: "calls/x/report.pdf"},
+			{Name: "recording", Label: "Recording (WAV)", Key: "recordings/2026/03/03/x.wav"},
+			{Name: "evil", Label: "evil", Key: "../../etc/passwd"},
+			{Name: "transcript.json", Label: "Transcript (JSON)", Key: "calls/x/transcript.json"},
+			{Name: "empty", Label: "empty", Key: ""},
+			{Name: "alpha", Label: "alpha", Key: "calls/x/alpha.txt"},
 		},
 		log: testLogger(t),
 	}
@@ -279,7 +236,7 @@ func TestLinksOrderAndInvalidKeys(t *testing.T) {
 	for _, l := range m.links(newSigner(t), testPublicURL, testNow.Add(time.Hour)) {
 		names = append(names, l.Name)
 	}
-	want := "report report.pdf recording transcript.json alpha zeta"
+	want := "report.pdf recording transcript.json alpha"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("links %q, want %q", got, want)
 	}

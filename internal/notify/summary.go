@@ -4,16 +4,15 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net/url"
-	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/callrec/callrec/internal/blob"
+	"github.com/callrec/callrec/internal/calls"
+	"github.com/callrec/callrec/internal/display"
+	"github.com/callrec/callrec/internal/signed"
 	"github.com/callrec/callrec/internal/store"
 	"github.com/callrec/callrec/internal/transcript"
-	"github.com/callrec/callrec/internal/signed"
 )
 
 // maxIssues bounds the issues a summary lists.
@@ -68,15 +67,15 @@ type Issue struct {
 
 // message is what every channel says about one call.
 type message struct {
-	call    *store.Call
-	outputs map[string]string
-	now     time.Time
-	summary Summary
-	log     *slog.Logger
+	call      *store.Call
+	downloads []calls.Download
+	now       time.Time
+	summary   Summary
+	log       *slog.Logger
 }
 
-func (n *Notifier) newMessage(call *store.Call, doc *transcript.Document, outputs map[string]string, now time.Time, log *slog.Logger) *message {
-	return &message{call: call, outputs: outputs, now: now, summary: summarize(call, doc), log: log}
+func (n *Notifier) newMessage(call *store.Call, doc *transcript.Document, downloads []calls.Download, now time.Time, log *slog.Logger) *message {
+	return &message{call: call, downloads: downloads, now: now, summary: summarize(call, doc), log: log}
 }
 
 // summarize computes the summary of a call.
@@ -89,8 +88,8 @@ func summarize(call *store.Call, doc *transcript.Document) Summary {
 	if dur <= 0 {
 		dur = time.Duration(call.RecordingDurationMS) * time.Millisecond
 	}
-	if dur <= 0 && call.AnsweredAt != nil && call.EndedAt != nil {
-		dur = call.EndedAt.Sub(*call.AnsweredAt)
+	if dur <= 0 && call.AnsweredAt != nil {
+		dur = calls.Duration(call)
 	}
 	s.DurationMillis = max(dur.Milliseconds(), 0)
 	if doc == nil {
@@ -132,7 +131,7 @@ func issues(doc *transcript.Document, limit int) []Issue {
 	for i := range doc.Transcript {
 		t := &doc.Transcript[i]
 		for _, d := range t.IssuesDetected {
-			text := clean(d.CharacterOffsets.Text(t.Content), 300)
+			text := display.OneLine(d.CharacterOffsets.Text(t.Content), 300)
 			if text == "" || seen[strings.ToLower(text)] {
 				continue
 			}
@@ -150,43 +149,9 @@ func issues(doc *transcript.Document, limit int) []Issue {
 	return out
 }
 
-// clean makes s safe to show on one line: control characters and runs of
-// white space become one space, and it is cut to at most limit runes.
-func clean(s string, limit int) string {
-	var b strings.Builder
-	space := false
-	n := 0
-	for _, r := range s {
-		if unicode.IsSpace(r) || unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == unicode.ReplacementChar {
-			space = b.Len() > 0
-			continue
-		}
-		if n >= limit {
-			b.WriteString("…")
-			break
-		}
-		if space {
-			b.WriteByte(' ')
-			space = false
-			n++
-		}
-		b.WriteRune(r)
-		n++
-	}
-	return b.String()
-}
-
-// partyName is the other party as shown in a subject.
-func partyName(call *store.Call) string {
-	if p := clean(call.Party, 64); p != "" {
-		return p
-	}
-	return "an unknown number"
-}
-
 // subject is the email subject and the heading of its body.
 func subject(call *store.Call, s Summary) string {
-	return fmt.Sprintf("Call with %s (%s)", partyName(call), formatDuration(time.Duration(s.DurationMillis)*time.Millisecond))
+	return fmt.Sprintf("Call with %s (%s)", display.Party(call.Party), display.Duration(time.Duration(s.DurationMillis)*time.Millisecond))
 }
 
 // direction says which way the call went.
@@ -199,33 +164,7 @@ func direction(call *store.Call) string {
 	case "":
 		return "unknown"
 	}
-	return clean(call.Direction, 32)
-}
-
-// formatDuration writes d as "45s", "4m 05s" or "1h 02m 05s".
-func formatDuration(d time.Duration) string {
-	d = d.Round(time.Second)
-	if d < 0 {
-		d = 0
-	}
-	h, m, s := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
-	switch {
-	case h > 0:
-		return fmt.Sprintf("%dh %02dm %02ds", h, m, s)
-	case m > 0:
-		return fmt.Sprintf("%dm %02ds", m, s)
-	}
-	return fmt.Sprintf("%ds", s)
-}
-
-// formatOffset writes a position in the call as "m:ss" or "h:mm:ss".
-func formatOffset(ms int64) string {
-	d := (time.Duration(ms) * time.Millisecond).Round(time.Second)
-	h, m, s := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
-	if h > 0 {
-		return fmt.Sprintf("%d:%02d:%02d", h, m, s)
-	}
-	return fmt.Sprintf("%d:%02d", m, s)
+	return display.OneLine(call.Direction, 32)
 }
 
 // formatTime writes a date and time with its zone.
@@ -244,50 +183,21 @@ type link struct {
 	URL   string
 }
 
-// outputOrder lists the outputs links are shown for first, with labels.
-var outputOrder = []struct{ name, label string }{
-	{"report", "Report"},
-	{"report.html", "Report (web page)"},
-	{"report.docx", "Report (Word)"},
-	{"report.pdf", "Report (PDF)"},
-	{"recording", "Recording (WAV)"},
-	{"transcript.json", "Transcript (JSON)"},
-}
-
-// links signs a link to every output of the message, known outputs first,
-// then the others by name; invalid keys are skipped.
+// links signs a link to every download of the message, in order;
+// downloads with an invalid key are skipped.
 func (m *message) links(signer *signed.Signer, publicURL string, expires time.Time) []link {
 	var out []link
-	add := func(name, label string) {
-		key := m.outputs[name]
-		if key == "" {
-			return
+	for _, d := range m.downloads {
+		if err := blob.ValidKey(d.Key); err != nil {
+			m.log.Warn("download has an invalid key; no link", "download", d.Name, "err", err)
+			continue
 		}
-		if err := blob.ValidKey(key); err != nil {
-			m.log.Warn("output has an invalid key; no link", "output", name, "err", err)
-			return
-		}
-		out = append(out, link{Name: name, Label: label, Key: key, URL: signed.URL(publicURL, signer.Token(key, expires))})
-	}
-	known := map[string]bool{}
-	for _, o := range outputOrder {
-		known[o.name] = true
-		add(o.name, o.label)
-	}
-	var rest []string
-	for name := range m.outputs {
-		if !known[name] {
-			rest = append(rest, name)
-		}
-	}
-	slices.Sort(rest)
-	for _, name := range rest {
-		add(name, clean(name, 64))
+		out = append(out, link{Name: d.Name, Label: d.Label, Key: d.Key, URL: signed.URL(publicURL, signer.Token(d.Key, expires))})
 	}
 	return out
 }
 
 // callURL is the call's page in the web UI (behind the owner's log-in).
 func callURL(publicURL, callID string) string {
-	return strings.TrimRight(publicURL, "/") + "/calls/" + url.PathEscape(callID)
+	return strings.TrimRight(publicURL, "/") + calls.PagePath(callID)
 }

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/callrec/callrec/internal/calls"
+	"github.com/callrec/callrec/internal/display"
 	"github.com/callrec/callrec/internal/store"
 )
 
@@ -78,8 +80,9 @@ type Payload struct {
 	Call *store.Call `json:"call"`
 	// CallURL is the call's page in the web UI (sign-in required).
 	CallURL string `json:"call_url"`
-	// Links maps output names ("report", "report.docx", "recording",
-	// "transcript.json", …) to signed links.
+	// Links maps the names of the call's downloads ("report.docx",
+	// "report.pdf", "report.html", "recording", "transcript.json", …) to
+	// signed links.
 	Links map[string]string `json:"links"`
 	// LinksExpireAt is when the links stop working.
 	LinksExpireAt time.Time `json:"links_expire_at"`
@@ -198,7 +201,7 @@ func (n *Notifier) sendWebhook(ctx context.Context, m *message) (string, error) 
 	}
 	for _, l := range m.links(n.signer, w.cfg.PublicURL, expires) {
 		p.Links[l.Name] = l.URL
-		if l.Name == "recording" {
+		if l.Name == calls.Recording {
 			call.RecordingFile = l.URL
 		}
 	}
@@ -273,7 +276,7 @@ func (w *webhookSender) post(ctx context.Context, body []byte, sig, ts, id strin
 		return 0, nil
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-	text := clean(string(b), 200)
+	text := display.OneLine(string(b), 200)
 	if text == "" {
 		text = "(no message)"
 	}

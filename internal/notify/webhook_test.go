@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/callrec/callrec/internal/blob"
+	"github.com/callrec/callrec/internal/calls"
 	"github.com/callrec/callrec/internal/transcript"
 )
 
@@ -111,7 +112,8 @@ func TestWebhookDelivered(t *testing.T) {
 	}
 	// Every output has a link, and each verifies to its own key.
 	s := newSigner(t)
-	for name, key := range outputs {
+	for _, d := range outputs {
+		name, key := d.Name, d.Key
 		u, ok := p.Links[name]
 		if !ok {
 			t.Errorf("no link for %s", name)
@@ -153,7 +155,7 @@ func TestWebhookDelivered(t *testing.T) {
 	if r.count() != 1 {
 		t.Errorf("%d requests after a second Notify, want 1", r.count())
 	}
-	if _, err := b.Stat(ctx, markerKey(testCallID, ChannelWebhook)); err != nil {
+	if _, err := b.Stat(ctx, calls.MarkerKey(testCallID, ChannelWebhook)); err != nil {
 		t.Errorf("no marker: %v", err)
 	}
 }
@@ -184,7 +186,7 @@ func TestWebhookRetries(t *testing.T) {
 			if r.count() != tt.wantCalls {
 				t.Errorf("%d requests, want %d", r.count(), tt.wantCalls)
 			}
-			_, markErr := b.Stat(context.Background(), markerKey(testCallID, ChannelWebhook))
+			_, markErr := b.Stat(context.Background(), calls.MarkerKey(testCallID, ChannelWebhook))
 			if tt.wantErr == "" {
 				if err != nil || markErr != nil {
 					t.Fatalf("Notify: %v; marker: %v", err, markErr)
@@ -329,7 +331,7 @@ func TestChannelsIndependent(t *testing.T) {
 	if r.count() != 1 {
 		t.Fatalf("%d webhook requests, want 1", r.count())
 	}
-	if _, err := b.Stat(ctx, RecordKey(testCallID)); !errors.Is(err, blob.ErrNotFound) {
+	if _, err := b.Stat(ctx, calls.OutputKey(testCallID, calls.Notification)); !errors.Is(err, blob.ErrNotFound) {
 		t.Errorf("notification record written although email failed: %v", err)
 	}
 
@@ -348,7 +350,7 @@ func TestChannelsIndependent(t *testing.T) {
 	if msgs := mp.messages(t); len(msgs) != 1 {
 		t.Errorf("%d emails, want 1", len(msgs))
 	}
-	rc, err := b.Open(ctx, RecordKey(testCallID))
+	rc, err := b.Open(ctx, calls.OutputKey(testCallID, calls.Notification))
 	if err != nil {
 		t.Fatalf("notification record: %v", err)
 	}

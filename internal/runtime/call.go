@@ -598,17 +598,16 @@ func (c *call) finish(status string) {
 		c.log.Error("call record not updated", "err", err)
 	}
 	c.log.Info("call ended", "status", r.Status, "cause", r.HangupCause, "direction", r.Direction, "party", r.Party)
-	if f := c.e.cfg.OnCallEnded; f != nil {
-		var rx, lost, tx uint64
-		for _, l := range c.legs {
-			if l.st != nil {
-				rx += l.st.Stats.Received.Load()
-				lost += l.st.Stats.Lost.Load()
-				tx += l.st.Stats.Sent.Load()
-			}
+	var rx, lost, tx uint64
+	for _, l := range c.legs {
+		if l.st != nil {
+			rx += l.st.Stats.Received.Load()
+			lost += l.st.Stats.Lost.Load()
+			tx += l.st.Stats.Sent.Load()
 		}
-		f(r.Status, rx, lost, tx)
 	}
+	c.e.cfg.Metrics.CallEnded(r.Status)
+	c.e.cfg.Metrics.RTP(rx, lost, tx)
 }
 
 func (c *call) applyPauses(ps []recorder.Span) {

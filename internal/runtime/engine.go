@@ -23,6 +23,7 @@ import (
 	"github.com/callrec/callrec/internal/calls"
 	"github.com/callrec/callrec/internal/media/stream"
 	"github.com/callrec/callrec/internal/media/wav"
+	"github.com/callrec/callrec/internal/metrics"
 	"github.com/callrec/callrec/internal/sip"
 	"github.com/callrec/callrec/internal/store"
 )
@@ -58,10 +59,13 @@ type Config struct {
 	// Enqueue queues a call's post-call processing inside tx, the
 	// transaction that marks its recording complete (nil: no processing).
 	Enqueue func(ctx context.Context, tx *store.Tx, callID string) error
-	// OnCallEnded, when set, is told each call's final status and its RTP
-	// packet counts (metrics).
-	OnCallEnded func(status string, received, lost, sent uint64)
+	// Metrics counts calls by final status and their RTP packets; nil for
+	// none.
+	Metrics *metrics.Metrics
 }
+
+// SIPDialer places outbound legs through the SIP server.
+func SIPDialer(s *sip.Server) Dialer { return s }
 
 // Engine runs calls.
 type Engine struct {

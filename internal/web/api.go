@@ -4,10 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
+	"github.com/callrec/callrec/internal/calls"
 	"github.com/callrec/callrec/internal/store"
 )
 
@@ -57,11 +57,7 @@ func writeJSONError(w http.ResponseWriter, status int, msg string) {
 // apiCall builds a call's API representation.
 func (s *Server) apiCall(r *http.Request, c store.Call) (*APICall, error) {
 	ctx := r.Context()
-	stages, err := s.orderedStages(ctx, c.ID)
-	if err != nil {
-		return nil, err
-	}
-	objs, err := s.callObjects(ctx, &c)
+	stages, objs, err := s.callDetails(ctx, &c)
 	if err != nil {
 		return nil, err
 	}
@@ -69,9 +65,9 @@ func (s *Server) apiCall(r *http.Request, c store.Call) (*APICall, error) {
 	for _, o := range objs {
 		a.Links[o.Name] = s.linkURL(o.Key)
 	}
-	a.RecordingFile = a.Links[outRecording]
+	a.RecordingFile = a.Links[calls.Recording]
 	if s.publicURL != "" {
-		a.PageURL = s.publicURL + "/calls/" + url.PathEscape(c.ID)
+		a.PageURL = s.publicURL + calls.PagePath(c.ID)
 	}
 	return a, nil
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/callrec/callrec/internal/password"
 )
 
 // maxFormBytes bounds a POSTed form.
@@ -169,7 +171,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	ip := clientIP(r)
 	if blocked, wait := s.limiter.blocked(ip, s.now()); blocked {
-		s.metrics.loginFailed()
+		s.metrics.LoginFailed()
 		secs := int(math.Ceil(wait.Seconds()))
 		secs = max(secs, 1)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
@@ -180,7 +182,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.checkPassword(r.Context(), r.PostForm.Get("password")) {
 		s.limiter.fail(ip, s.now())
-		s.metrics.loginFailed()
+		s.metrics.LoginFailed()
 		s.log.Warn("log-in failed: wrong password", "ip", ip)
 		data.Error = "Wrong password."
 		s.render(w, r, http.StatusUnauthorized, "login", data)
@@ -214,7 +216,7 @@ func (s *Server) checkPassword(ctx context.Context, pw string) bool {
 		return false
 	}
 	defer func() { <-s.checking }()
-	return CheckPassword(s.hash, pw)
+	return password.Check(s.hash, pw)
 }
 
 // handleLogout ends the session.

@@ -243,3 +243,22 @@ func TestPublicURLOrigin(t *testing.T) {
 		t.Fatalf("POST from the public URL's origin: %d", resp.StatusCode)
 	}
 }
+
+func TestNewRejectsBadHash(t *testing.T) {
+	f := newFixture(t, "")
+	cfg := Config{Store: f.store, Blob: f.blob, Signer: f.signer, PasswordHash: "plaintext"}
+	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "callrec passwd") {
+		t.Errorf("New with a plain-text password: %v", err)
+	}
+	cfg.PasswordHash = ""
+	if _, err := New(cfg); err != nil {
+		t.Errorf("New without a password: %v", err)
+	}
+	cfg.PublicURL = "calls.example.org"
+	if _, err := New(cfg); err == nil {
+		t.Error("New accepted a public URL without a scheme")
+	}
+	if _, err := New(Config{Blob: f.blob, Signer: f.signer}); err == nil {
+		t.Error("New without a store")
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/callrec/callrec/internal/blob"
+	"github.com/callrec/callrec/internal/password"
 	"github.com/callrec/callrec/internal/store"
 )
 
@@ -124,7 +125,7 @@ func TestBrowser(t *testing.T) {
 		t.Skip("browser test skipped in -short mode")
 	}
 	ctx := newBrowser(t)
-	hash, err := HashPassword(testPassword)
+	hash, err := password.Hash(testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}

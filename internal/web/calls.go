@@ -4,15 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/callrec/callrec/internal/blob"
-	"github.com/callrec/callrec/internal/pipeline"
+	"github.com/callrec/callrec/internal/calls"
 	"github.com/callrec/callrec/internal/store"
 	"github.com/callrec/callrec/internal/transcript"
 )
@@ -75,92 +71,47 @@ func (s *Server) listCalls(ctx context.Context, f callFilter) ([]store.Call, boo
 	}
 }
 
-// validCallID reports whether id can name a call: one key segment, so
-// that calls/<id>/… stays under the call's prefix.
-func validCallID(id string) bool {
-	return id != "" && !strings.Contains(id, "/") && blob.ValidKey("calls/"+id+"/x") == nil
-}
+// validCallID reports whether id can name a call.
+func validCallID(id string) bool { return calls.CheckID(id) == nil }
 
-// orderedStages returns a call's stage records in pipeline order, with a
-// placeholder for each configured stage that has no record, and records
-// of unknown stages last.
-func (s *Server) orderedStages(ctx context.Context, callID string) ([]store.Stage, error) {
-	recs, err := s.store.Stages(ctx, callID)
-	if err != nil {
-		return nil, err
-	}
+// orderStages returns a call's stage records in processing order, with a
+// placeholder for each stage that has no record (when any has one), and
+// records of unknown stages last.
+func orderStages(callID string, recs []store.Stage) []store.Stage {
 	if len(recs) == 0 {
-		return []store.Stage{}, nil
+		return []store.Stage{}
 	}
-	out := make([]store.Stage, 0, len(s.stages))
-	for _, name := range s.stages {
-		i := slices.IndexFunc(recs, func(st store.Stage) bool { return st.Name == name })
-		if i < 0 {
+	out := slices.Clone(recs)
+	for _, name := range calls.Stages() {
+		if !slices.ContainsFunc(recs, func(st store.Stage) bool { return st.Name == name }) {
 			out = append(out, store.Stage{CallID: callID, Name: name})
-			continue
-		}
-		out = append(out, recs[i])
-	}
-	for _, st := range recs {
-		if !slices.Contains(s.stages, st.Name) {
-			out = append(out, st)
 		}
 	}
-	return out, nil
+	calls.SortStages(out)
+	return out
 }
 
-// Output names of a call's objects, as the API's links map names them.
-const (
-	outRecording  = "recording"
-	outReportHTML = "report.html"
-	outReportDOCX = "report.docx"
-	outReportPDF  = "report.pdf"
-	outTranscript = "transcript.json"
-)
-
-// object is one of a call's downloadable objects.
-type object struct {
-	Name  string // output name (see the out… constants)
-	Label string // what the UI calls it
-	Key   string // blob key
-	Size  int64
-}
-
-// callObjects returns the call's objects that exist, in display order:
-// the report (Word, PDF, web page), the recording, the transcript.
-func (s *Server) callObjects(ctx context.Context, c *store.Call) ([]object, error) {
-	candidates := []object{
-		{Name: outReportDOCX, Label: "Report (Word)", Key: pipeline.OutputKey(c.ID, outReportDOCX)},
-		{Name: outReportPDF, Label: "Report (PDF)", Key: pipeline.OutputKey(c.ID, outReportPDF)},
-		{Name: outReportHTML, Label: "Report (web page)", Key: pipeline.OutputKey(c.ID, outReportHTML)},
-		{Name: outRecording, Label: "Recording (WAV)", Key: c.RecordingKey},
-		{Name: outTranscript, Label: "Transcript (JSON)", Key: pipeline.OutputKey(c.ID, outTranscript)},
+// callDetails reads what the pages and the API show of a call besides its
+// record: its stages in processing order and the downloads it offers.
+func (s *Server) callDetails(ctx context.Context, c *store.Call) ([]store.Stage, []calls.Download, error) {
+	recs, err := s.store.Stages(ctx, c.ID)
+	if err != nil {
+		return nil, nil, err
 	}
-	var out []object
-	for _, o := range candidates {
-		if o.Key == "" || blob.ValidKey(o.Key) != nil {
-			continue
-		}
-		info, err := s.blob.Stat(ctx, o.Key)
-		if errors.Is(err, blob.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("objects of call %s: %w", c.ID, err)
-		}
-		o.Size = info.Size
-		out = append(out, o)
+	downloads, err := calls.Downloads(ctx, s.blob, c, recs)
+	if err != nil {
+		return nil, nil, err
 	}
-	return out, nil
+	return orderStages(c.ID, recs), downloads, nil
 }
 
 // maxTranscriptBytes bounds the transcript read for the call page.
 const maxTranscriptBytes = 32 << 20
 
-// loadTranscript reads calls/<id>/transcript.json; nil without error when
+// loadTranscript reads the call's transcript; nil without error when
 // there is none yet.
 func (s *Server) loadTranscript(ctx context.Context, callID string) (*transcript.Document, error) {
-	key := pipeline.OutputKey(callID, outTranscript)
+	key := calls.OutputKey(callID, calls.Transcript)
 	info, err := s.blob.Stat(ctx, key)
 	if errors.Is(err, blob.ErrNotFound) {
 		return nil, nil
@@ -184,152 +135,4 @@ func (s *Server) loadTranscript(ctx context.Context, callID string) (*transcript
 		return nil, fmt.Errorf("transcript of call %s: %w", callID, err)
 	}
 	return doc, nil
-}
-
-// knownOutputs returns the names the pipeline and notify write under
-// calls/<id>/, deleted with the call even when the blob store cannot list
-// its objects.
-func knownOutputs() []string {
-	return []string{
-		"words.json", outTranscript, outReportHTML, outReportDOCX, outReportPDF,
-		"report.json", "notification.json", "notified-email.json", "notified-webhook.json",
-	}
-}
-
-// Lister is implemented by blob stores that can list the keys under a
-// prefix (such as an S3 store); deleting a call then removes every object
-// under calls/<id>/, not only the names callrec writes.
-type Lister interface {
-	// List returns the keys that start with prefix.
-	List(ctx context.Context, prefix string) ([]string, error)
-}
-
-// callKeys returns every object key that belongs to the call: its
-// recording, its stages' outputs and whatever lies under calls/<id>/.
-func (s *Server) callKeys(ctx context.Context, c *store.Call, stages []store.Stage) ([]string, error) {
-	keys := map[string]bool{}
-	add := func(k string) {
-		if k != "" && blob.ValidKey(k) == nil {
-			keys[k] = true
-		}
-	}
-	add(c.RecordingKey)
-	for _, st := range stages {
-		add(st.OutputKey)
-	}
-	prefix := "calls/" + c.ID + "/"
-	for _, name := range knownOutputs() {
-		add(prefix + name)
-	}
-	if l, ok := s.blob.(Lister); ok {
-		listed, err := l.List(ctx, prefix)
-		if err != nil {
-			return nil, fmt.Errorf("list objects of call %s: %w", c.ID, err)
-		}
-		for _, k := range listed {
-			add(k)
-		}
-	}
-	if l, ok := s.blob.(blob.Localer); ok {
-		if dir, ok := l.LocalPath(strings.TrimSuffix(prefix, "/")); ok {
-			err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-				if err != nil {
-					if errors.Is(err, fs.ErrNotExist) {
-						return nil
-					}
-					return err
-				}
-				if d.Type().IsRegular() {
-					rel, err := filepath.Rel(dir, p)
-					if err != nil {
-						return err
-					}
-					add(prefix + filepath.ToSlash(rel))
-				}
-				return nil
-			})
-			if err != nil {
-				return nil, fmt.Errorf("list objects of call %s: %w", c.ID, err)
-			}
-		}
-	}
-	out := make([]string, 0, len(keys))
-	for k := range keys {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out, nil
-}
-
-// errCallBusy says a call cannot be deleted now.
-var errCallBusy = errors.New("call busy")
-
-// deleteCall removes the call's objects, then its records. Objects go
-// first, so that a failure leaves the record (and the call page) to try
-// again from. A call in progress, or one with a stage running (which
-// would write its output after the delete), is refused with errCallBusy.
-// DeleteCall deletes a finished call: its recording, every output of its
-// processing and its records (used by the UI and by retention).
-func (s *Server) DeleteCall(ctx context.Context, c *store.Call) error { return s.deleteCall(ctx, c) }
-
-func (s *Server) deleteCall(ctx context.Context, c *store.Call) error {
-	if c.Status == store.StatusActive {
-		return fmt.Errorf("%w: the call is still in progress; delete it once it has ended", errCallBusy)
-	}
-	stages, err := s.store.Stages(ctx, c.ID)
-	if err != nil {
-		return err
-	}
-	for _, st := range stages {
-		if st.State == store.StageRunning {
-			return fmt.Errorf("%w: the %s stage is running; try again when it has finished", errCallBusy, st.Name)
-		}
-	}
-	keys, err := s.callKeys(ctx, c, stages)
-	if err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if err := s.blob.Delete(ctx, k); err != nil {
-			return fmt.Errorf("delete call %s: %w", c.ID, err)
-		}
-	}
-	if l, ok := s.blob.(blob.Localer); ok {
-		if dir, ok := l.LocalPath("calls/" + c.ID); ok {
-			removeEmptyDirs(dir)
-		}
-	}
-	if err := s.store.DeleteCall(ctx, c.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	s.log.Info("call deleted", "call_id", c.ID, "objects", len(keys))
-	return nil
-}
-
-// removeEmptyDirs removes dir and the directories under it if they are
-// empty (best effort: a directory that is not empty stays).
-func removeEmptyDirs(dir string) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		if e.IsDir() {
-			removeEmptyDirs(filepath.Join(dir, e.Name()))
-		}
-	}
-	_ = os.Remove(dir)
-}
-
-// callDuration is how long the call lasted once answered (or, unanswered,
-// how long it rang); zero while it lasts.
-func callDuration(c *store.Call) time.Duration {
-	if c.EndedAt == nil {
-		return 0
-	}
-	start := c.StartedAt
-	if c.AnsweredAt != nil {
-		start = *c.AnsweredAt
-	}
-	return max(c.EndedAt.Sub(start), 0)
 }

@@ -63,30 +63,4 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
-
-	// A nil *Metrics is a no-op.
-	var none *Metrics
-	none.CallEnded("x")
-	none.RTP(1, 2, 3)
-	none.StageDone("x", time.Second)
-	none.StageFailed("x")
-	none.SetActiveCalls(nil)
-	if none.Registry() != nil {
-		t.Error("nil Metrics has a registry")
-	}
-}
-
-func TestMetricsSeparateRegistries(t *testing.T) {
-	// Two Metrics must not collide (no global registry).
-	a, b := NewMetrics(), NewMetrics()
-	a.CallEnded("failed")
-	mfs, err := b.Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == MetricCalls && len(mf.GetMetric()) != 0 {
-			t.Errorf("b sees a's calls: %v", mf)
-		}
-	}
 }

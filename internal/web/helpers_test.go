@@ -16,12 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/callrec/callrec/internal/blob"
-	"github.com/callrec/callrec/internal/pipeline"
+	"github.com/callrec/callrec/internal/calls"
+	"github.com/callrec/callrec/internal/metrics"
+	"github.com/callrec/callrec/internal/signed"
 	"github.com/callrec/callrec/internal/store"
 	"github.com/callrec/callrec/internal/transcript"
-	"github.com/callrec/callrec/internal/signed"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // testPassword is the owner password of test servers.
@@ -80,7 +82,7 @@ type fixture struct {
 	signer  *signed.Signer
 	retrier *fakeRetrier
 	clock   *clock
-	metrics *Metrics
+	metrics *metrics.Metrics
 }
 
 // newFixture starts a test server; hash is the password hash (a fast
@@ -110,9 +112,9 @@ func newFixture(t *testing.T, hash string) *fixture {
 		hash = string(b)
 	}
 	f := &fixture{t: t, store: st, blob: bl, signer: signer, retrier: &fakeRetrier{store: st},
-		clock: &clock{t: time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)}, metrics: NewMetrics()}
+		clock: &clock{t: time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)}, metrics: metrics.New()}
 	f.srv, err = New(Config{
-		Store: st, Blob: bl, Signer: signer, Retrier: f.retrier, Stages: pipeline.Stages(),
+		Store: st, Blob: bl, Signer: signer, Retrier: f.retrier,
 		PasswordHash: hash, APITokens: []string{testToken}, LinkTTL: time.Hour,
 		Location: time.UTC, Metrics: f.metrics, Now: f.clock.Now,
 		Logger: testLogger(t), RetentionDays: 30,
@@ -135,21 +137,21 @@ func (f *fixture) seedCall(id, party string, started time.Time) *store.Call {
 		ID: id, Direction: store.DirectionOutbound, OwnerNumber: "+15550100001", Party: party,
 		ServiceNumber: "+15550100000", StartedAt: started, AnsweredAt: &answered, EndedAt: &ended,
 		Status: store.StatusCompleted, HangupCause: "owner hung up", RecordingState: store.RecordingComplete,
-		RecordingKey: blob.RecordingKey(id, started), RecordingDurationMS: 2000,
+		RecordingKey: calls.RecordingKey(id, started), RecordingDurationMS: 2000,
 	}
 	if err := f.store.InsertCall(ctx, c); err != nil {
 		f.t.Fatal(err)
 	}
 	f.put(c.RecordingKey, stereoWAV(2*time.Second))
-	f.put(pipeline.OutputKey(id, "transcript.json"), transcriptJSON(f.t))
-	f.put(pipeline.OutputKey(id, "words.json"), []byte(`{"channels":[]}`))
-	f.put(pipeline.OutputKey(id, "report.html"), []byte(`<!doctype html><html><head><meta charset="utf-8"><title>Report</title></head><body><h1>Report of the call</h1><p>Everything went fine.</p></body></html>`))
-	f.put(pipeline.OutputKey(id, "report.docx"), []byte("PK\x03\x04 not really a docx"))
+	f.put(calls.OutputKey(id, "transcript.json"), transcriptJSON(f.t))
+	f.put(calls.OutputKey(id, "words.json"), []byte(`{"channels":[]}`))
+	f.put(calls.OutputKey(id, "report.html"), []byte(`<!doctype html><html><head><meta charset="utf-8"><title>Report</title></head><body><h1>Report of the call</h1><p>Everything went fine.</p></body></html>`))
+	f.put(calls.OutputKey(id, "report.docx"), []byte("PK\x03\x04 not really a docx"))
 	for _, s := range []store.Stage{
-		{Name: pipeline.StageTranscribe, State: store.StageDone, Attempts: 1, OutputKey: pipeline.OutputKey(id, "words.json")},
-		{Name: pipeline.StageAnalyze, State: store.StageDone, Attempts: 1, OutputKey: pipeline.OutputKey(id, "transcript.json")},
-		{Name: pipeline.StageRender, State: store.StageFailed, Attempts: 3, LastError: "render: LibreOffice crashed"},
-		{Name: pipeline.StageNotify, State: store.StagePending},
+		{Name: calls.StageTranscribe, State: store.StageDone, Attempts: 1, OutputKey: calls.OutputKey(id, "words.json")},
+		{Name: calls.StageAnalyze, State: store.StageDone, Attempts: 1, OutputKey: calls.OutputKey(id, "transcript.json")},
+		{Name: calls.StageRender, State: store.StageFailed, Attempts: 3, LastError: "render: LibreOffice crashed"},
+		{Name: calls.StageNotify, State: store.StagePending},
 	} {
 		s.CallID = id
 		if err := f.store.SaveStage(ctx, &s); err != nil {

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/callrec/callrec/internal/blob"
-	"github.com/callrec/callrec/internal/pipeline"
+	"github.com/callrec/callrec/internal/calls"
 	"github.com/callrec/callrec/internal/signed"
 )
 
@@ -27,17 +27,17 @@ func mustSigner(t *testing.T, b byte) *signed.Signer {
 func TestLinkServesObject(t *testing.T) {
 	f := newFixture(t, "")
 	c := f.seedCall("c1", "+12125550123", f.clock.Now().Add(-time.Hour))
-	f.put(pipeline.OutputKey("c1", "report.pdf"), []byte("%PDF-1.7 test"))
+	f.put(calls.OutputKey("c1", "report.pdf"), []byte("%PDF-1.7 test"))
 	wav := stereoWAV(2 * time.Second)
 
 	cases := []struct {
 		key, ctype, disposition string
 	}{
 		{c.RecordingKey, "audio/wav", `inline; filename="call-c1-recording.wav"`},
-		{pipeline.OutputKey("c1", "report.html"), "text/html; charset=utf-8", `inline; filename="call-c1-report.html"`},
-		{pipeline.OutputKey("c1", "report.docx"), "application/vnd.openxmlformats-officedocument.wordprocessingml.document", `attachment; filename="call-c1-report.docx"`},
-		{pipeline.OutputKey("c1", "report.pdf"), "application/pdf", `attachment; filename="call-c1-report.pdf"`},
-		{pipeline.OutputKey("c1", "transcript.json"), "application/json", `attachment; filename="call-c1-transcript.json"`},
+		{calls.OutputKey("c1", "report.html"), "text/html; charset=utf-8", `inline; filename="call-c1-report.html"`},
+		{calls.OutputKey("c1", "report.docx"), "application/vnd.openxmlformats-officedocument.wordprocessingml.document", `attachment; filename="call-c1-report.docx"`},
+		{calls.OutputKey("c1", "report.pdf"), "application/pdf", `attachment; filename="call-c1-report.pdf"`},
+		{calls.OutputKey("c1", "transcript.json"), "application/json", `attachment; filename="call-c1-transcript.json"`},
 	}
 	for _, tc := range cases {
 		resp, body := f.do(f.client(), "GET", f.link(tc.key, time.Hour), nil)

@@ -35,14 +35,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/callrec/callrec/internal/blob"
-	"github.com/callrec/callrec/internal/pipeline"
-	"github.com/callrec/callrec/internal/store"
+	"github.com/callrec/callrec/internal/display"
+	"github.com/callrec/callrec/internal/metrics"
+	"github.com/callrec/callrec/internal/password"
 	"github.com/callrec/callrec/internal/signed"
+	"github.com/callrec/callrec/internal/store"
 )
 
 //go:embed templates/*.html static/*
@@ -69,15 +70,12 @@ type Config struct {
 	Signer *signed.Signer
 	// Retrier queues failed stages again; nil hides the Retry buttons.
 	Retrier Retrier
-	// Stages are the pipeline's stage names in order; empty means
-	// pipeline.Stages(). Only these stages can be retried.
-	Stages []string
 	// PublicURL is the base of absolute links (API responses), such as
 	// "https://calls.example.org". Empty gives links relative to the host.
 	// Its host is also accepted as the Origin of POSTs.
 	PublicURL string
 	// PasswordHash is the owner's password as an argon2id PHC string or a
-	// bcrypt hash (see HashPassword). Empty disables the log-in.
+	// bcrypt hash (see password.Hash). Empty disables the log-in.
 	PasswordHash string
 	// APITokens are the bearer tokens the API accepts; none disables it.
 	APITokens []string
@@ -93,8 +91,8 @@ type Config struct {
 	// Logger receives request errors and log-in failures; nil means
 	// slog.Default().
 	Logger *slog.Logger
-	// Metrics is served at /metrics; nil makes a fresh NewMetrics().
-	Metrics *Metrics
+	// Metrics is served at /metrics; nil makes a fresh metrics.New().
+	Metrics *metrics.Metrics
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// RetentionDays, when positive, is how long calls are kept (shown on
@@ -109,7 +107,6 @@ type Server struct {
 	blob      blob.Store
 	signer    *signed.Signer
 	retrier   Retrier
-	stages    []string
 	publicURL string
 	// publicHost is PublicURL's host, accepted as a POST's origin.
 	publicHost string
@@ -119,7 +116,7 @@ type Server struct {
 	secure     bool
 	loc        *time.Location
 	log        *slog.Logger
-	metrics    *Metrics
+	metrics    *metrics.Metrics
 	now        func() time.Time
 	retention  int
 
@@ -152,7 +149,6 @@ func New(cfg Config) (*Server, error) {
 		blob:      cfg.Blob,
 		signer:    cfg.Signer,
 		retrier:   cfg.Retrier,
-		stages:    slices.Clone(cfg.Stages),
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		hash:      cfg.PasswordHash,
 		linkTTL:   cfg.LinkTTL,
@@ -163,9 +159,6 @@ func New(cfg Config) (*Server, error) {
 		now:       cfg.Now,
 		retention: cfg.RetentionDays,
 		checking:  make(chan struct{}, 2),
-	}
-	if len(s.stages) == 0 {
-		s.stages = pipeline.Stages()
 	}
 	if s.publicURL != "" {
 		u, err := url.Parse(s.publicURL)
@@ -178,7 +171,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	if s.hash != "" {
-		if err := checkPasswordHash(s.hash); err != nil {
+		if err := password.CheckHash(s.hash); err != nil {
 			return nil, fmt.Errorf("web: web.password_hash: %w", err)
 		}
 	}
@@ -199,7 +192,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.log = s.log.With("component", "web")
 	if s.metrics == nil {
-		s.metrics = NewMetrics()
+		s.metrics = metrics.New()
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -239,8 +232,8 @@ func (s *Server) loadAssets() error {
 	funcs := template.FuncMap{
 		"static": func(name string) string { return "/static/" + name + "?v=" + s.version },
 		"when":   s.formatTime,
-		"clock":  formatOffset,
-		"dur":    formatDuration,
+		"clock":  display.ClockMillis,
+		"dur":    display.Duration,
 		"size":   formatSize,
 	}
 	s.pages = make(map[string]*template.Template)

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/callrec/callrec/internal/calls"
+	"github.com/callrec/callrec/internal/display"
 	"github.com/callrec/callrec/internal/store"
 	"github.com/callrec/callrec/internal/transcript"
 )
@@ -160,24 +161,24 @@ func (s *Server) handleCalls(w http.ResponseWriter, r *http.Request) {
 		f = callFilter{}
 	}
 	f.Limit, f.Offset = pageSize, (page-1)*pageSize
-	calls, more, err := s.listCalls(r.Context(), f)
+	list, more, err := s.listCalls(r.Context(), f)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	for i := range calls {
-		c := &calls[i]
+	for i := range list {
+		c := &list[i]
 		row := callRow{
-			ID: c.ID, URL: "/calls/" + url.PathEscape(c.ID), Started: c.StartedAt, Direction: c.Direction,
-			Party: c.Party, Duration: callDuration(c), Status: c.Status, Recording: c.RecordingState,
+			ID: c.ID, URL: calls.PagePath(c.ID), Started: c.StartedAt, Direction: c.Direction,
+			Party: c.Party, Duration: calls.Duration(c), Status: c.Status, Recording: c.RecordingState,
 			RecordingLength: time.Duration(c.RecordingDurationMS) * time.Millisecond,
 		}
-		stages, err := s.orderedStages(r.Context(), c.ID)
+		recs, err := s.store.Stages(r.Context(), c.ID)
 		if err != nil {
 			s.serverError(w, r, err, "call_id", c.ID)
 			return
 		}
-		row.Processing, row.ProcessingClass = stagesSummary(stages)
+		row.Processing, row.ProcessingClass = stagesSummary(orderStages(c.ID, recs))
 		v.Rows = append(v.Rows, row)
 	}
 	pageURL := func(p int) string {
@@ -302,40 +303,35 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	v := &callView{layout: layout{Title: "Call with " + partyName(c)}, Call: c, Duration: callDuration(c), CanRetry: s.retrier != nil}
+	v := &callView{layout: layout{Title: "Call with " + display.Party(c.Party)}, Call: c, Duration: calls.Duration(c), CanRetry: s.retrier != nil}
 	if s.retention > 0 {
 		v.DeleteOn = c.StartedAt.Add(time.Duration(s.retention) * 24 * time.Hour)
 	}
 	v.setSession(sessionOf(r))
-	if st := r.URL.Query().Get("retried"); st != "" && slices.Contains(s.stages, st) {
+	if st := r.URL.Query().Get("retried"); calls.IsStage(st) {
 		v.Notice = "The " + st + " stage is queued again; reload the page to follow it."
 	}
-	objs, err := s.callObjects(ctx, c)
+	stages, downloads, err := s.callDetails(ctx, c)
 	if err != nil {
 		s.serverError(w, r, err, "call_id", c.ID)
 		return
 	}
-	for _, o := range objs {
+	for _, o := range downloads {
 		href := s.linkPath(o.Key)
 		switch o.Name {
-		case outRecording:
+		case calls.Recording:
 			v.Recording = href
-		case outReportHTML:
+		case calls.ReportHTML:
 			v.Report = href
 		}
 		v.Downloads = append(v.Downloads, downloadView{Label: o.Label, Href: href, File: downloadName(o.Key), Size: o.Size})
-	}
-	stages, err := s.orderedStages(ctx, c.ID)
-	if err != nil {
-		s.serverError(w, r, err, "call_id", c.ID)
-		return
 	}
 	for _, st := range stages {
 		sv := stageView{Name: st.Name, State: st.State, LastError: st.LastError, Attempts: st.Attempts, Updated: st.UpdatedAt}
 		if sv.State == "" {
 			sv.State = "not queued"
 		}
-		sv.Retry = v.CanRetry && st.State == store.StageFailed && slices.Contains(s.stages, st.Name)
+		sv.Retry = v.CanRetry && st.State == store.StageFailed && calls.IsStage(st.Name)
 		v.Stages = append(v.Stages, sv)
 	}
 	doc, err := s.loadTranscript(ctx, c.ID)
@@ -352,14 +348,6 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.render(w, r, http.StatusOK, "call", v)
-}
-
-// partyName is how a page names the other party.
-func partyName(c *store.Call) string {
-	if c.Party == "" {
-		return "an unknown number"
-	}
-	return c.Party
 }
 
 // transcriptView turns a transcript into the page's turns, key figures
@@ -379,10 +367,10 @@ func transcriptView(doc *transcript.Document) ([]turnView, []statView, []string)
 		turns = append(turns, tv)
 	}
 	cc := doc.ConversationCharacteristics
-	ms := func(v int64) string { return formatDuration(time.Duration(v) * time.Millisecond) }
+	ms := func(v int64) string { return display.Duration(time.Duration(v) * time.Millisecond) }
 	var stats []statView
 	if d := doc.Duration(); d > 0 {
-		stats = append(stats, statView{"Length", formatDuration(d)})
+		stats = append(stats, statView{"Length", display.Duration(d)})
 	}
 	if tt := cc.TalkTime.DetailsByParticipant; len(tt) > 0 {
 		stats = append(stats,
@@ -406,9 +394,9 @@ func (s *Server) handleRetry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	stage := r.PostForm.Get("stage")
-	if !slices.Contains(s.stages, stage) {
+	if !calls.IsStage(stage) {
 		s.errorPage(w, r, http.StatusBadRequest, "Unknown stage",
-			fmt.Sprintf("%q is not a processing stage (one of %s).", stage, strings.Join(s.stages, ", ")))
+			fmt.Sprintf("%q is not a processing stage (one of %s).", stage, strings.Join(calls.Stages(), ", ")))
 		return
 	}
 	if s.retrier == nil {
@@ -434,7 +422,7 @@ func (s *Server) handleRetry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("stage queued again", "call_id", c.ID, "stage", stage)
-	http.Redirect(w, r, "/calls/"+url.PathEscape(c.ID)+"?retried="+url.QueryEscape(stage), http.StatusSeeOther)
+	http.Redirect(w, r, calls.PagePath(c.ID)+"?retried="+url.QueryEscape(stage), http.StatusSeeOther)
 }
 
 // deleteView is the delete confirmation page's data.
@@ -457,9 +445,9 @@ func (s *Server) handleDeleteForm(w http.ResponseWriter, r *http.Request) {
 
 // renderDeleteForm shows the confirmation page, with an error if any.
 func (s *Server) renderDeleteForm(w http.ResponseWriter, r *http.Request, c *store.Call, status int, msg string) {
-	v := &deleteView{layout: layout{Title: "Delete call with " + partyName(c)}, Call: c, Duration: callDuration(c), Error: msg}
+	v := &deleteView{layout: layout{Title: "Delete call with " + display.Party(c.Party)}, Call: c, Duration: calls.Duration(c), Error: msg}
 	v.setSession(sessionOf(r))
-	objs, err := s.callObjects(r.Context(), c)
+	_, objs, err := s.callDetails(r.Context(), c)
 	if err != nil {
 		s.serverError(w, r, err, "call_id", c.ID)
 		return
@@ -480,14 +468,16 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 		s.renderDeleteForm(w, r, c, http.StatusBadRequest, "Confirm the deletion with the button below.")
 		return
 	}
-	if err := s.deleteCall(r.Context(), c); err != nil {
-		if errors.Is(err, errCallBusy) {
-			s.renderDeleteForm(w, r, c, http.StatusConflict, "Not deleted: "+strings.TrimPrefix(err.Error(), errCallBusy.Error()+": ")+".")
+	n, err := calls.Delete(r.Context(), s.store, s.blob, c)
+	if err != nil {
+		if errors.Is(err, calls.ErrBusy) {
+			s.renderDeleteForm(w, r, c, http.StatusConflict, "Not deleted: "+strings.TrimPrefix(err.Error(), calls.ErrBusy.Error()+": ")+".")
 			return
 		}
 		s.serverError(w, r, err, "call_id", c.ID)
 		return
 	}
+	s.log.Info("call deleted", "call_id", c.ID, "objects", n)
 	http.Redirect(w, r, "/?deleted=1", http.StatusSeeOther)
 }
 
@@ -510,28 +500,6 @@ func (s *Server) formatTime(v any) string {
 		return "—"
 	}
 	return t.In(s.loc).Format("Mon 2 Jan 2006, 15:04:05")
-}
-
-// formatOffset shows milliseconds into a call as m:ss (or h:mm:ss).
-func formatOffset(ms int64) string {
-	sec := max(ms, 0) / 1000
-	if sec >= 3600 {
-		return fmt.Sprintf("%d:%02d:%02d", sec/3600, sec/60%60, sec%60)
-	}
-	return fmt.Sprintf("%d:%02d", sec/60, sec%60)
-}
-
-// formatDuration shows a duration to the second: "1 h 02 min", "3 min
-// 05 s", "42 s".
-func formatDuration(d time.Duration) string {
-	sec := int64(d.Round(time.Second) / time.Second)
-	switch {
-	case sec >= 3600:
-		return fmt.Sprintf("%d h %02d min", sec/3600, sec/60%60)
-	case sec >= 60:
-		return fmt.Sprintf("%d min %02d s", sec/60, sec%60)
-	}
-	return fmt.Sprintf("%d s", sec)
 }
 
 // formatSize shows a byte count.

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/callrec/callrec/internal/blob"
-	"github.com/callrec/callrec/internal/pipeline"
+	"github.com/callrec/callrec/internal/calls"
 	"github.com/callrec/callrec/internal/store"
 )
 
@@ -176,9 +176,9 @@ func TestRetry(t *testing.T) {
 		{"c1", "bogus", http.StatusBadRequest},
 		{"c1", "", http.StatusBadRequest},
 		{"c1", "../render", http.StatusBadRequest},
-		{"c1", pipeline.StageTranscribe, http.StatusConflict}, // done
-		{"c1", pipeline.StageNotify, http.StatusConflict},     // pending
-		{"nope", pipeline.StageRender, http.StatusNotFound},
+		{"c1", calls.StageTranscribe, http.StatusConflict}, // done
+		{"c1", calls.StageNotify, http.StatusConflict},     // pending
+		{"nope", calls.StageRender, http.StatusNotFound},
 	} {
 		if got := post(tc.id, tc.stage); got != tc.status {
 			t.Errorf("retry %s/%q: %d, want %d", tc.id, tc.stage, got, tc.status)
@@ -213,9 +213,9 @@ func TestDelete(t *testing.T) {
 	f := newFixture(t, "")
 	c1 := f.seedCall("c1", "+12125550123", f.clock.Now().Add(-time.Hour))
 	c2 := f.seedCall("c2", "+12125550999", f.clock.Now().Add(-2*time.Hour))
-	extra := pipeline.OutputKey("c1", "charts/talk.png")
+	extra := calls.OutputKey("c1", "charts/talk.png")
 	f.put(extra, []byte("png"))
-	f.put(pipeline.OutputKey("c1", "notified-email.json"), []byte("{}"))
+	f.put(calls.OutputKey("c1", "notified-email.json"), []byte("{}"))
 	c := f.client()
 	csrf := f.login(c)
 	recLink := f.link(c1.RecordingKey, time.Hour)
@@ -243,7 +243,7 @@ func TestDelete(t *testing.T) {
 	if st, _ := f.store.Stages(t.Context(), "c1"); len(st) != 0 {
 		t.Errorf("stage records after delete: %v", st)
 	}
-	for _, k := range []string{c1.RecordingKey, extra, pipeline.OutputKey("c1", "transcript.json"), pipeline.OutputKey("c1", "report.html"), pipeline.OutputKey("c1", "notified-email.json")} {
+	for _, k := range []string{c1.RecordingKey, extra, calls.OutputKey("c1", "transcript.json"), calls.OutputKey("c1", "report.html"), calls.OutputKey("c1", "notified-email.json")} {
 		if _, err := f.blob.Stat(t.Context(), k); !errors.Is(err, blob.ErrNotFound) {
 			t.Errorf("object %s after delete: %v", k, err)
 		}

@@ -267,19 +267,42 @@ func skip(r io.Reader, n int64) error {
 // holds (a recording cut short) is read up to the end of the file; a
 // trailing partial frame is dropped.
 func Decode(r io.Reader) (Format, []int16, error) {
-	f, size, err := readHeader(r)
-	if err != nil {
-		return Format{}, nil, err
-	}
-	samples, err := readSamples(r, f, int64(size))
-	if err != nil {
-		return Format{}, nil, err
-	}
-	return f, samples, nil
+	f, samples, _, err := decode(r)
+	return f, samples, err
 }
 
-// readSamples reads up to size bytes of audio and converts them.
-func readSamples(r io.Reader, f Format, size int64) ([]int16, error) {
+// ErrTruncated says a WAV file's data chunk declares more audio than the
+// file holds: it was cut short (or copied while being written).
+var ErrTruncated = errors.New("the header promises more audio than the file holds")
+
+// DecodeWhole is Decode for a file that must be complete: a data chunk
+// that declares more bytes than the file holds is an error wrapping
+// ErrTruncated.
+func DecodeWhole(r io.Reader) (Format, []int16, error) {
+	f, samples, missing, err := decode(r)
+	if err == nil && missing > 0 {
+		err = fmt.Errorf("truncated WAV file (%d bytes missing): %w", missing, ErrTruncated)
+	}
+	return f, samples, err
+}
+
+// decode reads a WAV file and says how many of the data chunk's declared
+// bytes were missing.
+func decode(r io.Reader) (Format, []int16, int64, error) {
+	f, size, err := readHeader(r)
+	if err != nil {
+		return Format{}, nil, 0, err
+	}
+	samples, missing, err := readSamples(r, f, int64(size))
+	if err != nil {
+		return Format{}, nil, 0, err
+	}
+	return f, samples, missing, nil
+}
+
+// readSamples reads up to size bytes of audio and converts them; missing
+// is how many of the size bytes the reader did not hold.
+func readSamples(r io.Reader, f Format, size int64) (samples []int16, missing int64, err error) {
 	const block = 32 << 10
 	bps := int(f.BitsPerSample / 8)
 	buf := make([]byte, min(size, block))
@@ -297,11 +320,11 @@ func readSamples(r io.Reader, f Format, size int64) ([]int16, error) {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				break // cut short: keep what is there
 			}
-			return nil, fmt.Errorf("read WAV data: %w", err)
+			return nil, 0, fmt.Errorf("read WAV data: %w", err)
 		}
 	}
 	ch := int(f.Channels)
-	return out[:len(out)-len(out)%ch], nil
+	return out[:len(out)-len(out)%ch], size, nil
 }
 
 func appendSamples(dst []int16, audioFormat uint16, b []byte) []int16 {

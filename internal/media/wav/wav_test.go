@@ -341,3 +341,20 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestDecodeWhole(t *testing.T) {
+	stereo := fmtBody(1, 2, 8000, 16)
+	whole := riff(ck("fmt ", stereo), ck("data", pcm16(1, 2, 3, 4)))
+	if f, s, err := DecodeWhole(bytes.NewReader(whole)); err != nil || f.Channels != 2 || !slices.Equal(s, []int16{1, 2, 3, 4}) {
+		t.Errorf("DecodeWhole(whole) = %v, %v, %v", f, s, err)
+	}
+	// The data chunk declares 8 bytes; the file holds 4 of them.
+	cut := whole[:len(whole)-4]
+	if _, _, err := DecodeWhole(bytes.NewReader(cut)); !errors.Is(err, ErrTruncated) {
+		t.Errorf("DecodeWhole(cut) = %v, want ErrTruncated", err)
+	}
+	// Decode keeps what is there.
+	if _, s, err := Decode(bytes.NewReader(cut)); err != nil || !slices.Equal(s, []int16{1, 2}) {
+		t.Errorf("Decode(cut) = %v, %v", s, err)
+	}
+}

@@ -1,4 +1,7 @@
-package web
+// Package metrics holds callrec's Prometheus metrics in a registry of its
+// own: the call runtime, the job queue and the web side report to one
+// *Metrics handed to each, and the web side serves it at /metrics.
+package metrics
 
 import (
 	"net/http"
@@ -11,7 +14,7 @@ import (
 )
 
 // Metrics holds callrec's Prometheus metrics in a registry of its own (not
-// the process-wide default), served at /metrics. Make it with NewMetrics;
+// the process-wide default), served at /metrics. Make it with New;
 // its methods are safe for concurrent use and do nothing on a nil
 // *Metrics, so callers need not check whether metrics are enabled.
 type Metrics struct {
@@ -41,9 +44,9 @@ const (
 	MetricLoginFailures = "callrec_web_login_failures_total"
 )
 
-// NewMetrics returns a Metrics with every callrec metric registered, plus
+// New returns a Metrics with every callrec metric registered, plus
 // the Go runtime and process collectors.
-func NewMetrics() *Metrics {
+func New() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.calls = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: MetricCalls,
@@ -165,8 +168,8 @@ func (m *Metrics) StageFailed(stage string) {
 	m.stageFailures.WithLabelValues(stage).Inc()
 }
 
-// loginFailed counts a refused log-in.
-func (m *Metrics) loginFailed() {
+// LoginFailed counts a refused web log-in.
+func (m *Metrics) LoginFailed() {
 	if m == nil {
 		return
 	}

@@ -1,4 +1,7 @@
-package web
+// Package password hashes the owner's web password (argon2id, in the PHC
+// string format) and checks a password against such a hash or a bcrypt
+// one.
+package password
 
 import (
 	"crypto/rand"
@@ -12,7 +15,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// Argon2id parameters of HashPassword: RFC 9106's second recommended
+// Argon2id parameters of Hash: RFC 9106's second recommended
 // option (64 MiB of memory, 3 passes), 4 lanes, a 16-byte salt and a
 // 32-byte hash.
 const (
@@ -23,17 +26,17 @@ const (
 	argonKeyLen    = 32
 )
 
-// Bounds on the parameters CheckPassword accepts, so that a mistyped
+// Bounds on the parameters Check accepts, so that a mistyped
 // configuration cannot make every log-in take minutes or gigabytes.
 const (
 	maxArgonMemoryKiB = 1024 * 1024 // 1 GiB
 	maxArgonTime      = 64
 )
 
-// HashPassword returns an argon2id hash of pw in the PHC string format
+// Hash returns an argon2id hash of pw in the PHC string format
 // ($argon2id$v=19$m=65536,t=3,p=4$<salt>$<hash>, unpadded standard
 // base64), for web.password_hash. An empty password is refused.
-func HashPassword(pw string) (string, error) {
+func Hash(pw string) (string, error) {
 	if pw == "" {
 		return "", errors.New("hash password: the password is empty")
 	}
@@ -47,10 +50,10 @@ func HashPassword(pw string) (string, error) {
 		argon2.Version, argonMemoryKiB, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
-// CheckPassword reports whether pw matches hash, an argon2id PHC string (as
-// HashPassword makes) or a bcrypt hash ($2a$, $2b$ or $2y$). A malformed
+// Check reports whether pw matches hash, an argon2id PHC string (as
+// Hash makes) or a bcrypt hash ($2a$, $2b$ or $2y$). A malformed
 // hash matches nothing.
-func CheckPassword(hash, pw string) bool {
+func Check(hash, pw string) bool {
 	switch {
 	case strings.HasPrefix(hash, "$argon2id$"):
 		p, err := parseArgon2id(hash)
@@ -65,9 +68,9 @@ func CheckPassword(hash, pw string) bool {
 	return false
 }
 
-// checkPasswordHash says what is wrong with a configured password hash, or
-// returns nil when CheckPassword can use it.
-func checkPasswordHash(hash string) error {
+// CheckHash says what is wrong with a configured password hash, or
+// returns nil when Check can use it.
+func CheckHash(hash string) error {
 	switch {
 	case strings.HasPrefix(hash, "$argon2id$"):
 		_, err := parseArgon2id(hash)

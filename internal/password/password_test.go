@@ -1,4 +1,4 @@
-package web
+package password
 
 import (
 	"strings"
@@ -8,27 +8,27 @@ import (
 )
 
 func TestHashPassword(t *testing.T) {
-	h, err := HashPassword("s3cret pass")
+	h, err := Hash("s3cret pass")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(h, "$argon2id$v=19$m=65536,t=3,p=4$") {
 		t.Errorf("hash %q is not argon2id PHC", h)
 	}
-	if !CheckPassword(h, "s3cret pass") {
+	if !Check(h, "s3cret pass") {
 		t.Error("the right password does not match")
 	}
-	if CheckPassword(h, "s3cret pas") || CheckPassword(h, "") {
+	if Check(h, "s3cret pas") || Check(h, "") {
 		t.Error("a wrong password matches")
 	}
-	h2, _ := HashPassword("s3cret pass")
+	h2, _ := Hash("s3cret pass")
 	if h2 == h {
 		t.Error("two hashes of one password are equal: no salt?")
 	}
-	if err := checkPasswordHash(h); err != nil {
-		t.Errorf("checkPasswordHash: %v", err)
+	if err := CheckHash(h); err != nil {
+		t.Errorf("CheckHash: %v", err)
 	}
-	if _, err := HashPassword(""); err == nil {
+	if _, err := Hash(""); err == nil {
 		t.Error("empty password hashed")
 	}
 }
@@ -38,18 +38,18 @@ func TestCheckPasswordBcryptAndOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !CheckPassword(string(b), "hunter2") || CheckPassword(string(b), "hunter3") {
+	if !Check(string(b), "hunter2") || Check(string(b), "hunter3") {
 		t.Error("bcrypt")
 	}
 	// $2y$ (PHP's) is accepted as $2b$.
 	y := "$2y$" + string(b)[4:]
-	if !CheckPassword(y, "hunter2") {
+	if !Check(y, "hunter2") {
 		t.Error("$2y$ bcrypt")
 	}
 	// A known argon2id vector (made by the reference argon2 CLI:
 	// echo -n password | argon2 somesalt -id -t 2 -m 16 -p 4 -l 32 -e).
 	const ref = "$argon2id$v=19$m=65536,t=2,p=4$c29tZXNhbHQ$GpZ3sK/oH9p7VIiV56G/64Zo/8GaUw434IimaPqxwCo"
-	if !CheckPassword(ref, "password") {
+	if !Check(ref, "password") {
 		t.Error("reference argon2id hash does not match")
 	}
 	for _, bad := range []string{
@@ -62,30 +62,11 @@ func TestCheckPasswordBcryptAndOthers(t *testing.T) {
 		"$argon2id$v=19$m=65536,t=2,p=4$c29tZXNhbHQ",
 		"$2b$04$short",
 	} {
-		if CheckPassword(bad, "password") {
+		if Check(bad, "password") {
 			t.Errorf("malformed hash %q matched", bad)
 		}
-		if checkPasswordHash(bad) == nil {
-			t.Errorf("checkPasswordHash(%q) accepted it", bad)
+		if CheckHash(bad) == nil {
+			t.Errorf("CheckHash(%q) accepted it", bad)
 		}
-	}
-}
-
-func TestNewRejectsBadHash(t *testing.T) {
-	f := newFixture(t, "")
-	cfg := Config{Store: f.store, Blob: f.blob, Signer: f.signer, PasswordHash: "plaintext"}
-	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "callrec passwd") {
-		t.Errorf("New with a plain-text password: %v", err)
-	}
-	cfg.PasswordHash = ""
-	if _, err := New(cfg); err != nil {
-		t.Errorf("New without a password: %v", err)
-	}
-	cfg.PublicURL = "calls.example.org"
-	if _, err := New(cfg); err == nil {
-		t.Error("New accepted a public URL without a scheme")
-	}
-	if _, err := New(Config{Blob: f.blob, Signer: f.signer}); err == nil {
-		t.Error("New without a store")
 	}
 }
