@@ -111,6 +111,8 @@ func openForReading(ctx context.Context, cfgPath string) (*store.Store, blob.Sto
 	return app.OpenStores(ctx, cfg)
 }
 
+// fillRecordingFile sets c.RecordingFile when the recording is a local
+// file that exists.
 func fillRecordingFile(c *store.Call, bs blob.Store) {
 	if c.RecordingKey == "" {
 		return

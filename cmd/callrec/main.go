@@ -2,8 +2,8 @@
 // recording with number masking. Run `callrec help` for usage.
 //
 // The command line is built with cobra: every sub-command lives in its own
-// file as a new…Cmd function (the flags and arguments) and a cmd… function
-// (the work), so the work can be called without cobra.
+// file as a newXCmd function (its flags and arguments) and a cmdX function
+// (its work), so the work does not depend on cobra.
 package main
 
 import (
@@ -34,8 +34,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 // execute is run reading standard input from stdin.
 func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRootCmd(stdin, stdout, stderr)
-	// cobra reads os.Args when given nil.
-	root.SetArgs(append([]string{}, normalizeLongFlags(root, args)...))
+	// Never nil: cobra would read os.Args.
+	root.SetArgs(normalizeLongFlags(root, args))
 	cmd, err := root.ExecuteC()
 	if err == nil {
 		return 0
@@ -45,7 +45,7 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "callrec: %v\n", f.err)
 		return 1
 	}
-	if errors.Is(err, errUsageShown) {
+	if errors.As(err, new(usageShown)) {
 		return 2
 	}
 	// Anything else comes from parsing the command line: an unknown
@@ -68,8 +68,10 @@ type failure struct{ err error }
 func (f failure) Error() string { return f.err.Error() }
 func (f failure) Unwrap() error { return f.err }
 
-// errUsageShown is a usage error whose explanation is already printed.
-var errUsageShown = errors.New("usage shown")
+// usageShown is a usage error whose explanation is already printed.
+type usageShown struct{}
+
+func (usageShown) Error() string { return "usage shown" }
 
 // work adapts a command's work to cobra's RunE: its errors are failures
 // (exit 1) unless they are usage errors (exit 2).
@@ -112,7 +114,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 			// Only reached without arguments: cobra reports unknown
 			// commands itself.
 			writeHelp(cmd.ErrOrStderr(), cmd)
-			return errUsageShown
+			return usageShown{}
 		},
 	}
 	root.SetIn(stdin)
@@ -188,7 +190,7 @@ func orList(names []string) string {
 // normalizeLongFlags rewrites -name and -name=value into --name and
 // --name=value when name is a long flag of some callrec command, so the
 // single-dash spellings the standard flag package accepted still work.
-// Arguments after "--" are left alone.
+// Arguments after "--" are left alone. The result is a new slice, never nil.
 func normalizeLongFlags(root *cobra.Command, args []string) []string {
 	long := map[string]bool{"help": true}
 	var walk func(c *cobra.Command)
@@ -303,6 +305,7 @@ func setUpCompletionCmd(root *cobra.Command) {
 	}
 }
 
+// version is the module version callrec was built as, else "dev".
 func version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
@@ -330,6 +333,8 @@ func configPath(path string) string {
 	return path
 }
 
+// loadConfig loads and validates the whole configuration, for the
+// commands that need the telephony settings or the stores.
 func loadConfig(path string) (*config.Config, error) {
 	cfg, err := config.Load(configPath(path), os.Environ())
 	if err != nil {
@@ -348,6 +353,7 @@ func loadProcessingConfig(path string) (*config.Config, error) {
 	return cfg, nil
 }
 
+// newLogger makes the logger log.level and log.format ask for, writing to w.
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
@@ -358,6 +364,7 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// isTerminal reports whether w is a terminal.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
