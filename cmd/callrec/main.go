@@ -1,109 +1,311 @@
 // Command callrec is a self-hosted SIP media application for on-demand call
 // recording with number masking. Run `callrec help` for usage.
+//
+// The command line is built with cobra: every sub-command lives in its own
+// file as a newXCmd function (its flags and arguments) and a cmdX function
+// (its work), so the work does not depend on cobra.
 package main
 
 import (
-	"bufio"
-	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
-	"path/filepath"
 	"runtime/debug"
-	"sort"
 	"strings"
-	"syscall"
-	"text/tabwriter"
-	"time"
 
-	"github.com/callrec/callrec/internal/app"
-	"github.com/callrec/callrec/internal/blob"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/callrec/callrec/internal/config"
-	"github.com/callrec/callrec/internal/pipeline"
-	"github.com/callrec/callrec/internal/report"
-	"github.com/callrec/callrec/internal/store"
-	"github.com/callrec/callrec/internal/transcript"
-	"github.com/callrec/callrec/internal/web"
 )
-
-const usage = `callrec records phone calls through a SIP trunk, masking the owner's number.
-
-Usage:
-  callrec serve   [--config FILE]            answer calls and record them
-  callrec calls list [--json] [--limit N] [--party TEXT] [--direction inbound|outbound] [--config FILE]
-  callrec calls show [--json] [--config FILE] ID
-  callrec process [--out DIR] [--engine NAME] [--config FILE] FILE.wav|FILE.json
-                                             transcribe, analyse and render one file
-  callrec report  [--out FILE] [--format docx|html|pdf] [--tz ZONE] [--owner NAME] FILE.json
-                                             render a transcript JSON as a report
-  callrec passwd                             read a password, print its hash for web.password_hash
-  callrec config example                     print a documented config file
-  callrec config check [--config FILE]       validate the configuration and exit
-  callrec version                            print the version
-
-The config file is YAML (see 'callrec config example'). --config defaults to
-$CALLREC_CONFIG, else ./callrec.yaml when it exists. Every key can also be set
-by an environment variable: CALLREC_ and the key's path in upper case with
-dots as underscores (sip.listen -> CALLREC_SIP_LISTEN; lists comma-separated).
-`
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// run executes the command line args and returns the exit status: 0 on
+// success or help, 1 when the command failed, 2 for a usage error.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
-	}
-	var err error
-	switch args[0] {
-	case "serve":
-		err = cmdServe(args[1:], stderr)
-	case "calls":
-		err = cmdCalls(args[1:], stdout, stderr)
-	case "process":
-		err = cmdProcess(args[1:], stdout, stderr)
-	case "report":
-		err = cmdReport(args[1:], stdout, stderr)
-	case "config":
-		err = cmdConfig(args[1:], stdout, stderr)
-	case "passwd":
-		err = cmdPasswd(args[1:], os.Stdin, stdout, stderr)
-	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, "callrec", version())
-		return 0
-	case "help", "--help", "-h":
-		fmt.Fprint(stdout, usage)
-		return 0
-	default:
-		fmt.Fprintf(stderr, "callrec: unknown command %q\n\n%s", args[0], usage)
-		return 2
-	}
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	var ue usageError
-	if errors.As(err, &ue) {
-		fmt.Fprintf(stderr, "callrec: %v\n", err)
-		return 2
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "callrec: %v\n", err)
-		return 1
-	}
-	return 0
+	return execute(args, os.Stdin, stdout, stderr)
 }
 
+// execute is run reading standard input from stdin.
+func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCmd(stdin, stdout, stderr)
+	// Never nil: cobra would read os.Args.
+	root.SetArgs(normalizeLongFlags(root, args))
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return 0
+	}
+	var f failure
+	if errors.As(err, &f) {
+		fmt.Fprintf(stderr, "callrec: %v\n", f.err)
+		return 1
+	}
+	if errors.As(err, new(usageShown)) {
+		return 2
+	}
+	// Anything else comes from parsing the command line: an unknown
+	// command or flag, a bad flag value, the wrong number of arguments.
+	fmt.Fprintf(stderr, "callrec: %s\n", strings.TrimRight(err.Error(), "\n"))
+	fmt.Fprintf(stderr, "Run '%s' for usage.\n", helpCommandFor(cmd))
+	return 2
+}
+
+// usageError is a mistake in the command line, found by a command's own
+// checks: the exit status is 2.
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
+// failure is an error from a command's work (not from its command line):
+// the exit status is 1.
+type failure struct{ err error }
+
+func (f failure) Error() string { return f.err.Error() }
+func (f failure) Unwrap() error { return f.err }
+
+// usageShown is a usage error whose explanation is already printed.
+type usageShown struct{}
+
+func (usageShown) Error() string { return "usage shown" }
+
+// work adapts a command's work to cobra's RunE: its errors are failures
+// (exit 1) unless they are usage errors (exit 2).
+func work(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		err := fn(cmd, args)
+		var ue usageError
+		if err == nil || errors.As(err, &ue) {
+			return err
+		}
+		return failure{err}
+	}
+}
+
+// helpCommandFor is the `callrec help …` invocation that explains cmd.
+func helpCommandFor(cmd *cobra.Command) string {
+	if cmd == nil || !cmd.HasParent() || cmd.Name() == "help" {
+		return "callrec help"
+	}
+	return "callrec help " + strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+}
+
+// newRootCmd builds the whole command tree, reading from stdin and writing
+// to stdout and stderr.
+func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:     "callrec",
+		Short:   "callrec records phone calls through a SIP trunk, masking the owner's number.",
+		Version: version(),
+		Example: `  callrec config example > callrec.yaml
+  callrec config check --config callrec.yaml
+  callrec serve --config callrec.yaml
+  callrec calls list --json --limit 5
+  callrec process call.wav --out out/
+  callrec report out/transcript.json --out report.docx`,
+		// Errors are printed by run, which knows their exit status.
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Only reached without arguments: cobra reports unknown
+			// commands itself.
+			writeHelp(cmd.ErrOrStderr(), cmd)
+			return usageShown{}
+		},
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.Flags().BoolP("version", "v", false, "print the version")
+	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
+	root.SetHelpFunc(func(cmd *cobra.Command, _ []string) { writeHelp(cmd.OutOrStdout(), cmd) })
+	root.SetUsageFunc(func(cmd *cobra.Command) error {
+		writeUsage(cmd.OutOrStderr(), cmd)
+		return nil
+	})
+
+	root.AddCommand(
+		newServeCmd(),
+		newCallsCmd(),
+		newProcessCmd(),
+		newReportCmd(),
+		newPasswdCmd(),
+		newConfigCmd(),
+		newVersionCmd(),
+	)
+	root.SetHelpCommand(newHelpCmd())
+	setUpCompletionCmd(root)
+	return root
+}
+
+// exactArgs requires n positional arguments, and otherwise explains msg.
+func exactArgs(n int, msg string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError{msg}
+		}
+		return nil
+	}
+}
+
+// noArgs refuses positional arguments.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Sprintf("%s takes no arguments (got %q)", strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" "), args[0])}
+	}
+	return nil
+}
+
+// needSubcommand is the RunE of a command that only groups others: it is
+// reached without a sub-command or with an unknown one.
+func needSubcommand(cmd *cobra.Command, args []string) error {
+	var names []string
+	for _, c := range inListOrder(cmd.Commands()) {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	if len(args) == 0 {
+		return usageError{fmt.Sprintf("%s needs a subcommand: %s", cmd.Name(), orList(names))}
+	}
+	msg := fmt.Sprintf("unknown %s subcommand %q (want %s)", cmd.Name(), args[0], orList(names))
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg = fmt.Sprintf("unknown %s subcommand %q; did you mean %q?", cmd.Name(), args[0], s[0])
+	}
+	return usageError{msg}
+}
+
+// orList joins names as "a, b or c".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// normalizeLongFlags rewrites -name and -name=value into --name and
+// --name=value when name is a long flag of some callrec command, so the
+// single-dash spellings the standard flag package accepted still work.
+// Arguments after "--" are left alone. The result is a new slice, never nil.
+func normalizeLongFlags(root *cobra.Command, args []string) []string {
+	long := map[string]bool{"help": true}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		visit := func(f *pflag.Flag) { long[f.Name] = true }
+		c.Flags().VisitAll(visit)
+		c.PersistentFlags().VisitAll(visit)
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	out := make([]string, len(args))
+	copy(out, args)
+	for i, a := range out {
+		if a == "--" {
+			break
+		}
+		if len(a) < 3 || a[0] != '-' || a[1] == '-' {
+			continue
+		}
+		name, _, _ := strings.Cut(a[1:], "=")
+		if len(name) > 1 && long[name] {
+			out[i] = "-" + a
+		}
+	}
+	return out
+}
+
+// newVersionCmd is `callrec version`, the same as `callrec --version`.
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:               "version",
+		Short:             "print the version",
+		Long:              "Prints callrec's version: the module version it was built as, else dev.",
+		Example:           "  callrec version\n  callrec --version",
+		Args:              noArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: work(func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), "callrec", version())
+			return err
+		}),
+	}
+}
+
+// newHelpCmd is `callrec help [COMMAND]`. Unlike cobra's own, it fails
+// (exit 2) on a command that does not exist.
+func newHelpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [COMMAND]",
+		Short: "show a command's help",
+		Long:  "Shows what a command does, its flags and examples; without COMMAND, the list of commands.",
+		Example: `  callrec help
+  callrec help process
+  callrec help calls list`,
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			parent, rest, err := cmd.Root().Find(args)
+			if err != nil || len(rest) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var out []cobra.Completion
+			for _, c := range parent.Commands() {
+				if c.IsAvailableCommand() && strings.HasPrefix(c.Name(), toComplete) {
+					out = append(out, cobra.CompletionWithDesc(c.Name(), c.Short))
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			target, rest, err := cmd.Root().Find(args)
+			if err != nil || len(rest) > 0 {
+				return usageError{fmt.Sprintf("no help for %q: there is no such command", strings.Join(args, " "))}
+			}
+			target.InitDefaultHelpFlag()
+			target.InitDefaultVersionFlag()
+			return target.Help()
+		},
+	}
+}
+
+// setUpCompletionCmd adds cobra's `completion` command now rather than
+// when it runs, to give it callrec's wording, examples and exit statuses.
+func setUpCompletionCmd(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	comp, _, err := root.Find([]string{"completion"})
+	if err != nil || comp == root {
+		return
+	}
+	comp.Use = "completion SHELL"
+	comp.Short = "print a shell completion script (bash, zsh, fish or powershell)"
+	comp.Long = "Prints a script that completes callrec's commands, flags and arguments in the\n" +
+		"given shell. Run 'callrec help completion SHELL' for how to load it."
+	comp.Example = `  source <(callrec completion bash)
+  callrec completion zsh > "${fpath[1]}/_callrec"
+  callrec completion fish | source`
+	comp.Args = nil // needSubcommand explains a missing or unknown shell
+	comp.RunE = needSubcommand
+	comp.SuggestionsMinimumDistance = 2
+	for _, sh := range comp.Commands() {
+		sh.Example = fmt.Sprintf("  callrec completion %s", sh.Name())
+		switch sh.Name() {
+		case "bash":
+			sh.Example = "  source <(callrec completion bash)\n  callrec completion bash > ~/.local/share/bash-completion/completions/callrec"
+		case "zsh":
+			sh.Example = "  source <(callrec completion zsh)\n  callrec completion zsh > \"${fpath[1]}/_callrec\""
+		case "fish":
+			sh.Example = "  callrec completion fish | source\n  callrec completion fish > ~/.config/fish/completions/callrec.fish"
+		case "powershell":
+			sh.Example = "  callrec completion powershell | Out-String | Invoke-Expression"
+		}
+		sh.RunE = work(sh.RunE)
+	}
+}
+
+// version is the module version callrec was built as, else "dev".
 func version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
@@ -111,18 +313,10 @@ func version() string {
 	return "dev"
 }
 
-func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: %s\n\n", synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-func configFlag(fs *flag.FlagSet) *string {
-	return fs.String("config", "", "config file (default $CALLREC_CONFIG, else ./callrec.yaml if present)")
+// addConfigFlag adds --config, stored in p.
+func addConfigFlag(cmd *cobra.Command, p *string) {
+	cmd.Flags().StringVar(p, "config", "", "read the configuration from `FILE` (default $CALLREC_CONFIG, else ./callrec.yaml if present)")
+	_ = cmd.MarkFlagFilename("config", "yaml", "yml")
 }
 
 // configPath is --config, else $CALLREC_CONFIG, else ./callrec.yaml when it
@@ -139,181 +333,14 @@ func configPath(path string) string {
 	return path
 }
 
+// loadConfig loads and validates the whole configuration, for the
+// commands that need the telephony settings or the stores.
 func loadConfig(path string) (*config.Config, error) {
 	cfg, err := config.Load(configPath(path), os.Environ())
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
 	return cfg, nil
-}
-
-func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.Log.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Log.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-func cmdServe(args []string, stderr io.Writer) error {
-	fs := newFlags("serve", "callrec serve [--config FILE]\n\nAnswers calls from the SIP trunk, runs the recording flow and stores call\nrecords and recordings under data_dir. SIGTERM or SIGINT stops taking calls\n(503), lets calls finish for shutdown_grace and finalises every recording.", stderr)
-	cfgPath := configFlag(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError{"serve takes no arguments"}
-	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg, stderr)
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	return app.Serve(ctx, cfg, log)
-}
-
-func cmdProcess(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("process", "callrec process [--out DIR] [--engine sphinx|openai|aws] [--config FILE] FILE.wav|FILE.json\n\n"+
-		"Runs the post-call stages on one file without a server: a stereo WAV (channel 0 =\n"+
-		"owner, channel 1 = other party, 8 or 16 kHz) is transcribed, analysed and rendered;\n"+
-		"a transcript JSON (callrec's, or Amazon Transcribe Call Analytics output) skips\n"+
-		"transcription. Outputs go to DIR. The config file is optional here: only its\n"+
-		"transcribe and analytics keys are used.", stderr)
-	cfgPath := configFlag(fs)
-	out := fs.String("out", "", "output directory (default: FILE's name without extension, beside it)")
-	engine := fs.String("engine", "", "transcription engine, overriding transcribe.engine")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError{"process needs exactly one FILE.wav or FILE.json"}
-	}
-	input := fs.Arg(0)
-	if _, err := os.Stat(input); err != nil {
-		return err
-	}
-	cfg, err := loadProcessingConfig(*cfgPath)
-	if err != nil {
-		return err
-	}
-	dir := *out
-	if dir == "" {
-		dir = strings.TrimSuffix(input, filepath.Ext(input))
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	written, err := app.Process(ctx, cfg, app.ProcessOptions{
-		Input: input, OutDir: dir, Engine: *engine,
-		Progress: stderr, Terminal: isTerminal(stderr),
-	})
-	if err != nil {
-		return err
-	}
-	for _, w := range written {
-		fmt.Fprintln(stdout, w)
-	}
-	return nil
-}
-
-func cmdReport(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("report", "callrec report [--out FILE] [--format docx|html|pdf] [--tz ZONE] [--owner NAME] FILE.json\n\n"+
-		"Renders a transcript JSON (callrec's, or Amazon Transcribe Call Analytics output) as the\n"+
-		"call report: a Word document, a self-contained HTML page, or a PDF (through LibreOffice's\n"+
-		"soffice). Flags may come before or after FILE.json.", stderr)
-	out := fs.String("out", "", "output file (default: FILE's name with the format's extension, beside it)")
-	format := fs.String("format", "", "docx, html or pdf (default: from --out's extension, else docx)")
-	tz := fs.String("tz", "", "time zone of the dates, an IANA name such as Europe/London (default: local)")
-	owner := fs.String("owner", "", "the owner's name in the report (default: Owner)")
-	lowConf := fs.Float64("low-confidence", report.DefaultLowConfidence, "grey words recognised with less than this confidence (0…1)")
-	histogram := fs.Bool("histogram", false, "add a histogram of word confidence")
-	soffice := fs.String("soffice", "", "LibreOffice's soffice program for --format pdf (default: soffice on PATH)")
-	var inputs []string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		inputs = append(inputs, fs.Arg(0))
-		rest = fs.Args()[1:]
-	}
-	if len(inputs) != 1 {
-		return usageError{"report needs exactly one transcript FILE.json"}
-	}
-	input := inputs[0]
-	var f report.Format
-	switch {
-	case *format != "":
-		var err error
-		if f, err = report.ParseFormat(strings.ToLower(*format)); err != nil {
-			return usageError{err.Error()}
-		}
-	case *out != "":
-		ext := strings.ToLower(strings.TrimPrefix(filepath.Ext(*out), "."))
-		var err error
-		if f, err = report.ParseFormat(ext); err != nil {
-			return usageError{fmt.Sprintf("cannot tell the format from --out %s: name it .docx, .html or .pdf, or add --format", *out)}
-		}
-	default:
-		f = report.DOCX
-	}
-	path := *out
-	if path == "" {
-		path = strings.TrimSuffix(input, filepath.Ext(input)) + "." + string(f)
-	}
-	if *lowConf < 0 || *lowConf > 1 {
-		return usageError{"--low-confidence must be between 0 and 1"}
-	}
-	loc := time.Local
-	if *tz != "" {
-		var err error
-		if loc, err = time.LoadLocation(*tz); err != nil {
-			return usageError{fmt.Sprintf("--tz %q: unknown time zone (use an IANA name such as Europe/London, or UTC)", *tz)}
-		}
-	}
-	fh, err := os.Open(input)
-	if err != nil {
-		return fmt.Errorf("read transcript: %w", err)
-	}
-	doc, err := transcript.Decode(fh)
-	fh.Close()
-	if err != nil {
-		return fmt.Errorf("%s: %w", input, err)
-	}
-	lc := *lowConf
-	if lc == 0 {
-		lc = -1 // grey nothing
-	}
-	r := report.New(report.Options{
-		Location: loc, OwnerName: *owner, LowConfidence: lc, ConfidenceHistogram: *histogram,
-		Formats: []report.Format{f}, SofficePath: *soffice,
-		Logger: slog.New(slog.NewTextHandler(stderr, nil)),
-	})
-	if f == report.PDF {
-		if err := r.PDFAvailable(); err != nil {
-			return fmt.Errorf("--format pdf: %w (or render --format docx or html)", err)
-		}
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	files, err := r.Render(ctx, report.CallFromDocument(doc), doc)
-	if err != nil {
-		return err
-	}
-	data, ok := files[f.FileName()]
-	if !ok {
-		return fmt.Errorf("no %s was rendered", f.FileName())
-	}
-	if err := os.WriteFile(path, data, 0o640); err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	fmt.Fprintln(stdout, path)
-	return nil
 }
 
 // loadProcessingConfig loads the config for commands that need no
@@ -326,6 +353,18 @@ func loadProcessingConfig(path string) (*config.Config, error) {
 	return cfg, nil
 }
 
+// newLogger makes the logger log.level and log.format ask for, writing to w.
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// isTerminal reports whether w is a terminal.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
@@ -333,208 +372,4 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-func cmdPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlags("passwd", "callrec passwd < password.txt\n\nReads the owner's web password from the first line of standard input and\nprints its argon2id hash, to put in web.password_hash.", stderr)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if f, ok := stdin.(*os.File); ok && isTerminal(f) {
-		fmt.Fprint(stderr, "password (shown as you type; pipe it in to hide it): ")
-	}
-	line, err := bufio.NewReader(stdin).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return err
-	}
-	pw := strings.TrimRight(line, "\r\n")
-	if len(pw) < 8 {
-		return usageError{"the password must have at least 8 characters"}
-	}
-	hash, err := web.HashPassword(pw)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, hash)
-	return nil
-}
-
-func cmdConfig(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return usageError{"config needs a subcommand: example or check"}
-	}
-	switch args[0] {
-	case "example":
-		fmt.Fprint(stdout, config.ExampleYAML)
-		return nil
-	case "check":
-		fs := newFlags("config check", "callrec config check [--config FILE]", stderr)
-		cfgPath := configFlag(fs)
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		if _, err := loadConfig(*cfgPath); err != nil {
-			return err
-		}
-		fmt.Fprintln(stdout, "configuration is valid")
-		return nil
-	}
-	return usageError{fmt.Sprintf("unknown config subcommand %q", args[0])}
-}
-
-func cmdCalls(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return usageError{"calls needs a subcommand: list or show"}
-	}
-	switch args[0] {
-	case "list":
-		return cmdCallsList(args[1:], stdout, stderr)
-	case "show":
-		return cmdCallsShow(args[1:], stdout, stderr)
-	}
-	return usageError{fmt.Sprintf("unknown calls subcommand %q", args[0])}
-}
-
-// openForReading opens the stores read-side for the calls commands.
-func openForReading(cfgPath string) (*store.Store, blob.Store, error) {
-	cfg, err := loadConfig(cfgPath)
-	if err != nil {
-		return nil, nil, err
-	}
-	return app.OpenStores(context.Background(), cfg)
-}
-
-func fillRecordingFile(c *store.Call, bs blob.Store) {
-	if c.RecordingKey == "" {
-		return
-	}
-	if l, ok := bs.(blob.Localer); ok {
-		if p, ok := l.LocalPath(c.RecordingKey); ok {
-			if _, err := os.Stat(p); err == nil {
-				c.RecordingFile = p
-			}
-		}
-	}
-}
-
-func cmdCallsList(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("calls list", "callrec calls list [--json] [--limit N] [--party TEXT] [--direction inbound|outbound] [--config FILE]\n\nLists call records, newest first.", stderr)
-	cfgPath := configFlag(fs)
-	asJSON := fs.Bool("json", false, "print a JSON array")
-	limit := fs.Int("limit", 100, "at most this many calls")
-	offset := fs.Int("offset", 0, "skip this many calls")
-	party := fs.String("party", "", "only calls whose other party's number contains this")
-	direction := fs.String("direction", "", "only inbound or outbound calls")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *direction != "" && *direction != "inbound" && *direction != "outbound" {
-		return usageError{"--direction must be inbound or outbound"}
-	}
-	st, bs, err := openForReading(*cfgPath)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	calls, err := st.ListCalls(context.Background(), store.ListOptions{Limit: *limit, Offset: *offset, Party: *party, Direction: *direction})
-	if err != nil {
-		return err
-	}
-	for i := range calls {
-		fillRecordingFile(&calls[i], bs)
-	}
-	if *asJSON {
-		if calls == nil {
-			calls = []store.Call{}
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(calls)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STARTED\tDIRECTION\tPARTY\tDURATION\tSTATUS\tRECORDING\tID")
-	for _, c := range calls {
-		dur := "-"
-		if c.AnsweredAt != nil && c.EndedAt != nil {
-			dur = c.EndedAt.Sub(*c.AnsweredAt).Round(time.Second).String()
-		}
-		party := c.Party
-		if party == "" {
-			party = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.StartedAt.Local().Format("2006-01-02 15:04:05"), c.Direction, party, dur, c.Status, c.RecordingState, c.ID)
-	}
-	return tw.Flush()
-}
-
-func cmdCallsShow(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("calls show", "callrec calls show [--json] [--config FILE] ID", stderr)
-	cfgPath := configFlag(fs)
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError{"calls show needs exactly one call ID"}
-	}
-	st, bs, err := openForReading(*cfgPath)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	c, err := st.GetCall(context.Background(), fs.Arg(0))
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no call with ID %q (see 'callrec calls list')", fs.Arg(0))
-		}
-		return err
-	}
-	fillRecordingFile(c, bs)
-	stages, err := st.Stages(context.Background(), c.ID)
-	if err != nil {
-		return err
-	}
-	order := map[string]int{}
-	for i, n := range pipeline.Stages() {
-		order[n] = i
-	}
-	sort.Slice(stages, func(i, j int) bool { return order[stages[i].Name] < order[stages[j].Name] })
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			*store.Call
-			Stages []store.Stage `json:"stages"`
-		}{c, append([]store.Stage{}, stages...)})
-	}
-	b, _ := json.MarshalIndent(c, "", "  ")
-	var m map[string]any
-	_ = json.Unmarshal(b, &m)
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	for _, k := range []string{"id", "direction", "party", "owner_number", "service_number", "started_at", "answered_at", "ended_at", "status", "hangup_cause", "sip_status", "recording_state", "recording_duration_ms", "recording_key", "recording_file", "pauses"} {
-		v, ok := m[k]
-		if !ok || v == nil {
-			continue
-		}
-		s := fmt.Sprint(v)
-		if k == "pauses" {
-			pb, _ := json.Marshal(v)
-			s = string(pb)
-		}
-		fmt.Fprintf(tw, "%s:\t%s\n", strings.ReplaceAll(k, "_", " "), s)
-	}
-	for _, sg := range stages {
-		line := sg.State
-		if sg.Attempts > 0 {
-			line += fmt.Sprintf(" (attempt %d)", sg.Attempts)
-		}
-		if sg.OutputKey != "" {
-			line += " → " + sg.OutputKey
-		}
-		if sg.LastError != "" {
-			line += " — last error: " + sg.LastError
-		}
-		fmt.Fprintf(tw, "stage %s:\t%s\n", sg.Name, line)
-	}
-	return tw.Flush()
 }

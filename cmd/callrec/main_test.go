@@ -29,8 +29,10 @@ func TestUsageAndVersion(t *testing.T) {
 	if code, _, errOut := runCLI("dance"); code != 2 || !strings.Contains(errOut, `unknown command "dance"`) {
 		t.Errorf("unknown: %d %q", code, errOut)
 	}
-	if code, _, errOut := runCLI("serve", "--help"); code != 0 || !strings.Contains(errOut, "--config") {
-		t.Errorf("serve --help: %d %q", code, errOut)
+	// Help that was asked for goes to standard output (the flag package
+	// wrote it to standard error).
+	if code, out, errOut := runCLI("serve", "--help"); code != 0 || !strings.Contains(out, "--config") || errOut != "" {
+		t.Errorf("serve --help: %d %q %q", code, out, errOut)
 	}
 }
 
@@ -87,7 +89,7 @@ func TestReportCommand(t *testing.T) {
 func TestPasswd(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if code := func() int {
-		err := cmdPasswd(nil, strings.NewReader("correct horse battery\n"), &out, &errOut)
+		err := cmdPasswd(strings.NewReader("correct horse battery\n"), &out, &errOut)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +101,7 @@ func TestPasswd(t *testing.T) {
 	if !strings.HasPrefix(hash, "$argon2id$") || !web.CheckPassword(hash, "correct horse battery") || web.CheckPassword(hash, "wrong") {
 		t.Fatalf("hash %q", hash)
 	}
-	if err := cmdPasswd(nil, strings.NewReader("short\n"), &out, &errOut); err == nil {
+	if err := cmdPasswd(strings.NewReader("short\n"), &out, &errOut); err == nil {
 		t.Fatal("a 5-character password was accepted")
 	}
 }

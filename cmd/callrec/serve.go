@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/callrec/callrec/internal/app"
+)
+
+// newServeCmd is `callrec serve`.
+func newServeCmd() *cobra.Command {
+	var cfgPath string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "answer calls and record them",
+		Long: `Answers calls from the SIP trunk, runs the recording flow and stores call
+records and recordings under data_dir. SIGTERM or SIGINT stops taking calls
+(503), lets calls finish for shutdown_grace and finalises every recording.`,
+		Example: `  callrec serve --config callrec.yaml
+  CALLREC_CONFIG=callrec.yaml callrec serve
+  CALLREC_SIP_LISTEN=0.0.0.0:5070 callrec serve --config callrec.yaml`,
+		Args:              noArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: work(func(cmd *cobra.Command, _ []string) error {
+			return cmdServe(cmd.Context(), cfgPath, cmd.ErrOrStderr())
+		}),
+	}
+	addConfigFlag(cmd, &cfgPath)
+	return cmd
+}
+
+// cmdServe serves until SIGTERM or SIGINT, logging to stderr.
+func cmdServe(ctx context.Context, cfgPath string, stderr io.Writer) error {
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return app.Serve(ctx, cfg, log)
+}
