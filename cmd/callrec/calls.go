@@ -7,16 +7,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/callrec/callrec/internal/app"
 	"github.com/callrec/callrec/internal/blob"
-	"github.com/callrec/callrec/internal/pipeline"
+	"github.com/callrec/callrec/internal/calls"
+	"github.com/callrec/callrec/internal/display"
 	"github.com/callrec/callrec/internal/store"
 )
 
@@ -136,27 +135,27 @@ func cmdCallsList(ctx context.Context, o listOptions, stdout io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	calls, err := st.ListCalls(ctx, store.ListOptions{Limit: o.limit, Offset: o.offset, Party: o.party, Direction: o.direction})
+	list, err := st.ListCalls(ctx, store.ListOptions{Limit: o.limit, Offset: o.offset, Party: o.party, Direction: o.direction})
 	if err != nil {
 		return err
 	}
-	for i := range calls {
-		fillRecordingFile(&calls[i], bs)
+	for i := range list {
+		fillRecordingFile(&list[i], bs)
 	}
 	if o.json {
-		if calls == nil {
-			calls = []store.Call{}
+		if list == nil {
+			list = []store.Call{}
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(calls)
+		return enc.Encode(list)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "STARTED\tDIRECTION\tPARTY\tDURATION\tSTATUS\tRECORDING\tID")
-	for _, c := range calls {
+	for _, c := range list {
 		dur := "-"
 		if c.AnsweredAt != nil && c.EndedAt != nil {
-			dur = c.EndedAt.Sub(*c.AnsweredAt).Round(time.Second).String()
+			dur = display.Duration(calls.Duration(&c))
 		}
 		party := c.Party
 		if party == "" {
@@ -186,11 +185,7 @@ func cmdCallsShow(ctx context.Context, id string, o showOptions, stdout io.Write
 	if err != nil {
 		return err
 	}
-	order := map[string]int{}
-	for i, n := range pipeline.Stages() {
-		order[n] = i
-	}
-	sort.Slice(stages, func(i, j int) bool { return order[stages[i].Name] < order[stages[j].Name] })
+	calls.SortStages(stages)
 	if o.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -220,8 +215,8 @@ func cmdCallsShow(ctx context.Context, id string, o showOptions, stdout io.Write
 		if sg.Attempts > 0 {
 			line += fmt.Sprintf(" (attempt %d)", sg.Attempts)
 		}
-		if sg.OutputKey != "" {
-			line += " → " + sg.OutputKey
+		if out := sg.AllOutputs(); len(out) > 0 {
+			line += " → " + strings.Join(out, ", ")
 		}
 		if sg.LastError != "" {
 			line += " — last error: " + sg.LastError

@@ -17,8 +17,8 @@ import (
 
 	"github.com/callrec/callrec/internal/app"
 	"github.com/callrec/callrec/internal/config"
+	"github.com/callrec/callrec/internal/password"
 	"github.com/callrec/callrec/internal/store"
-	"github.com/callrec/callrec/internal/web"
 )
 
 // goldenTranscript is an Amazon Transcribe Call Analytics output that
@@ -494,7 +494,7 @@ func TestPasswdCommand(t *testing.T) {
 	if code := execute([]string{"passwd"}, strings.NewReader("correct horse battery\n"), &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	if hash := strings.TrimSpace(out.String()); !web.CheckPassword(hash, "correct horse battery") {
+	if hash := strings.TrimSpace(out.String()); !password.Check(hash, "correct horse battery") {
 		t.Errorf("hash %q does not check", hash)
 	}
 	out.Reset()

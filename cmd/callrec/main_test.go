@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/callrec/callrec/internal/web"
+	"github.com/callrec/callrec/internal/password"
 )
 
 func runCLI(args ...string) (int, string, string) {
@@ -98,7 +98,7 @@ func TestPasswd(t *testing.T) {
 		t.Fatal(code)
 	}
 	hash := strings.TrimSpace(out.String())
-	if !strings.HasPrefix(hash, "$argon2id$") || !web.CheckPassword(hash, "correct horse battery") || web.CheckPassword(hash, "wrong") {
+	if !strings.HasPrefix(hash, "$argon2id$") || !password.Check(hash, "correct horse battery") || password.Check(hash, "wrong") {
 		t.Fatalf("hash %q", hash)
 	}
 	if err := cmdPasswd(strings.NewReader("short\n"), &out, &errOut); err == nil {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/callrec/callrec/internal/web"
+	"github.com/callrec/callrec/internal/password"
 )
 
 // newPasswdCmd is `callrec passwd`.
@@ -45,7 +45,7 @@ func cmdPasswd(stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(pw) < 8 {
 		return usageError{"the password must have at least 8 characters"}
 	}
-	hash, err := web.HashPassword(pw)
+	hash, err := password.Hash(pw)
 	if err != nil {
 		return err
 	}

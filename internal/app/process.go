@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -49,9 +50,27 @@ func Process(ctx context.Context, cfg *config.Config, opt ProcessOptions) ([]str
 		return nil, err
 	}
 	base := strings.TrimSuffix(filepath.Base(opt.Input), filepath.Ext(opt.Input))
+	isJSON := strings.EqualFold(filepath.Ext(opt.Input), ".json")
+	var rec *transcribe.Recording
+	var engine transcribe.Engine
+	if !isJSON {
+		// Read the recording and make the engine first, so that a bad file
+		// or engine fails before any work.
+		if rec, err = pipeline.LoadRecording(opt.Input); err != nil {
+			return nil, err
+		}
+		if engine, err = NewEngine(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
 	r := report.New(report.Options{})
 	runner, err := pipeline.NewRunner(pipeline.Config{
-		Engine:    func() (transcribe.Engine, error) { return NewEngine(ctx, cfg) },
+		Engine: func() (transcribe.Engine, error) {
+			if engine == nil {
+				return nil, errors.New("no transcription engine: the input is a transcript")
+			}
+			return engine, nil
+		},
 		Analytics: aopt,
 		// No call record: what the report says about the call comes from
 		// the document (times and numbers are reported as not known).
@@ -71,7 +90,7 @@ func Process(ctx context.Context, cfg *config.Config, opt ProcessOptions) ([]str
 	objects := &pipeline.MemObjects{}
 	job := &pipeline.Job{Call: &store.Call{ID: base}, Objects: objects, AudioFile: filepath.Base(opt.Input)}
 	var stages []string
-	if strings.EqualFold(filepath.Ext(opt.Input), ".json") {
+	if isJSON {
 		// A transcript already made: only rendering is left.
 		doc, err := pipeline.ReadTranscript(opt.Input)
 		if err != nil {
@@ -86,10 +105,6 @@ func Process(ctx context.Context, cfg *config.Config, opt ProcessOptions) ([]str
 		}
 		stages = []string{calls.StageRender}
 	} else {
-		rec, err := pipeline.LoadRecording(opt.Input)
-		if err != nil {
-			return nil, err
-		}
 		job.Recording = func(context.Context) (*transcribe.Recording, func(), error) { return rec, func() {}, nil }
 		stages = []string{calls.StageTranscribe, calls.StageAnalyze, calls.StageRender}
 		fmt.Fprintf(progressOut(opt.Progress), "%s of audio, engine %s\n", rec.Duration().Round(time.Second), cfg.Transcribe.Engine)

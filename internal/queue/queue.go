@@ -210,9 +210,9 @@ func (q pgClient) completeTx(ctx context.Context, tx *store.Tx, job *river.Job[S
 // those jobs; River's rescuer returns a dead node's jobs after the stage
 // timeout.
 func (q pgClient) resumeInterrupted(context.Context) (int64, error) { return 0, nil }
-func (q pgClient) start(ctx context.Context) error                 { return q.c.Start(ctx) }
-func (q pgClient) stop(ctx context.Context) error                  { return q.c.Stop(ctx) }
-func (q pgClient) stopAndCancel(ctx context.Context) error         { return q.c.StopAndCancel(ctx) }
+func (q pgClient) start(ctx context.Context) error                  { return q.c.Start(ctx) }
+func (q pgClient) stop(ctx context.Context) error                   { return q.c.Stop(ctx) }
+func (q pgClient) stopAndCancel(ctx context.Context) error          { return q.c.StopAndCancel(ctx) }
 
 // backoff retries after 5 s, 10 s, 20 s… up to 10 minutes.
 type backoff struct{}
