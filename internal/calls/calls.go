@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/callrec/callrec/internal/blob"
+	"github.com/callrec/callrec/internal/callflow"
 	"github.com/callrec/callrec/internal/store"
 )
 
@@ -134,4 +135,22 @@ func Duration(c *store.Call) time.Duration {
 		start = *c.AnsweredAt
 	}
 	return max(c.EndedAt.Sub(start), 0)
+}
+
+// Status is the final status of a call that ended on its own: completed
+// when it was bridged, else what the flow's outcome (the
+// callflow.AttrOutcome it set, "" when none) says: refused by the rules
+// (rejected), failed to reach the other side (failed), or nobody answered
+// or the caller gave up (unanswered).
+func Status(bridged bool, outcome string) string {
+	if bridged {
+		return store.StatusCompleted
+	}
+	switch outcome {
+	case callflow.OutcomeRejectedPIN, callflow.OutcomeInvalidNumber, callflow.OutcomeDestinationNotAllowed, callflow.OutcomeNoDigits:
+		return store.StatusRejected
+	case callflow.OutcomeUnavailable, callflow.OutcomeError:
+		return store.StatusFailed
+	}
+	return store.StatusUnanswered
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,20 +11,17 @@ import (
 	"time"
 
 	"github.com/callrec/callrec/internal/callflow"
-	"github.com/callrec/callrec/internal/media/recorder"
 	"github.com/callrec/callrec/internal/media/sdp"
 	"github.com/callrec/callrec/internal/media/stream"
 	"github.com/callrec/callrec/internal/sip"
-	"github.com/callrec/callrec/internal/store"
 )
 
-// offeredEventPT is the telephone-event payload type of our offers.
-const offeredEventPT = 101
-
-// actionResult is the ActionData reported for one action; ErrorType set
-// means it failed.
+// actionResult is the ActionData reported for one action (ErrorType set
+// means it failed) and, when the action changed the call, apply: run on
+// the call's goroutine before anything else happens.
 type actionResult struct {
-	data callflow.ActionData
+	data  callflow.ActionData
+	apply func()
 }
 
 func fail(a callflow.Action, errType string, err error) actionResult {
@@ -36,8 +32,13 @@ func ok(a callflow.Action) actionResult {
 	return actionResult{data: callflow.ActionData{Type: a.Type, Parameters: a.Parameters}}
 }
 
-func (c *call) runAction(ctx context.Context, a callflow.Action) actionResult {
-	c.log.Debug("action", "type", a.Type, "leg", a.Parameters.ParticipantTag)
+// done is work that has nothing left to do on a goroutine.
+func done(r actionResult) func() actionResult { return func() actionResult { return r } }
+
+// prepare does action a's part on the call's goroutine (reading and
+// changing the call) and returns the rest: the blocking work, run on a
+// goroutine of its own, which touches only what prepare handed it.
+func (c *call) prepare(ctx context.Context, a callflow.Action) func() actionResult {
 	switch a.Type {
 	case callflow.ActionPlayAudio:
 		return c.playAudio(ctx, a)
@@ -48,26 +49,33 @@ func (c *call) runAction(ctx context.Context, a callflow.Action) actionResult {
 	case callflow.ActionHangup:
 		return c.hangupAction(ctx, a)
 	case callflow.ActionReceiveDigits:
-		return c.receiveDigits(a)
+		return done(c.receiveDigits(a))
 	case callflow.ActionStartCallRecording:
-		return c.startRecording(a)
-	case callflow.ActionPauseCallRecording, callflow.ActionResumeCallRecording, callflow.ActionStopCallRecording:
-		return c.controlRecording(a)
+		return done(c.startRecording(a))
+	case callflow.ActionPauseCallRecording, callflow.ActionResumeCallRecording:
+		return done(c.pauseRecording(a))
+	case callflow.ActionStopCallRecording:
+		return c.stopRecording(ctx, a)
 	case callflow.ActionPause:
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Duration(a.Parameters.DurationInMilliseconds) * time.Millisecond):
+		d := time.Duration(a.Parameters.DurationInMilliseconds) * time.Millisecond
+		return func() actionResult {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			return ok(a)
 		}
-		return ok(a)
 	}
-	return fail(a, callflow.ErrInvalidActionParameter, fmt.Errorf("unknown action type %q", a.Type))
+	return done(fail(a, callflow.ErrInvalidActionParameter, fmt.Errorf("unknown action type %q", a.Type)))
 }
 
 // target finds the leg an action addresses (by CallId, else tag).
 func (c *call) target(p callflow.Parameters) (*leg, error) {
 	if p.CallID != "" {
 		for _, l := range c.legs {
-			if l.callID() == p.CallID {
+			if l.sig.CallID() == p.CallID {
 				return l, nil
 			}
 		}
@@ -83,165 +91,189 @@ func (c *call) target(p callflow.Parameters) (*leg, error) {
 	return l, nil
 }
 
-// prepareMedia makes sure an inbound leg can hear us: 183 with SDP for
-// early media, else 200 OK.
-func (c *call) prepareMedia(l *leg, early bool) error {
-	if l.in == nil || l.in.Answered() {
-		return nil
+// hearing returns what lets an unanswered inbound leg hear us before a
+// prompt: a 183 with our SDP for early media (sent once), else the 200.
+// It returns nil when nothing is needed.
+func (c *call) hearing(l *leg, early bool) (func() error, error) {
+	if l.sig.Answered() {
+		return nil, nil
+	}
+	if early && l.early {
+		return nil, nil
 	}
 	body, err := sdp.Build(l.local)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if early {
-		l.mu.Lock()
-		sent := l.early
 		l.early = true
-		l.mu.Unlock()
-		if sent {
-			return nil
-		}
-		return l.in.Progress(body)
-	}
-	return c.answer(l)
-}
-
-func (c *call) answer(l *leg) error {
-	body, err := sdp.Build(l.local)
-	if err != nil {
-		return err
+		return func() error { return l.sig.Progress(body) }, nil
 	}
 	// answered_at is set when the bridge is made, not here: the owner's
 	// own leg being answered for the menu is not the call being answered.
-	return l.in.Answer(body)
+	return func() error { return l.sig.Answer(body) }, nil
 }
 
-func (c *call) playAudio(ctx context.Context, a callflow.Action) actionResult {
+func (c *call) playAudio(ctx context.Context, a callflow.Action) func() actionResult {
 	p := a.Parameters
 	if p.AudioSource == nil {
-		return fail(a, callflow.ErrInvalidActionParameter, errors.New("AudioSource is required"))
+		return done(fail(a, callflow.ErrInvalidActionParameter, errors.New("AudioSource is required")))
 	}
 	pcm, err := c.e.cfg.Prompts.Get(p.AudioSource.Key)
 	if err != nil {
-		return fail(a, callflow.ErrInvalidActionParameter, err)
+		return done(fail(a, callflow.ErrInvalidActionParameter, err))
 	}
 	var legs []*leg
 	if p.ParticipantTag == callflow.Both {
 		for _, tag := range []string{callflow.LegA, callflow.LegB} {
-			if l, found := c.legs[tag]; found && !l.isGone() {
+			if l, found := c.legs[tag]; found && !l.gone {
 				legs = append(legs, l)
 			}
 		}
 	} else {
 		l, err := c.target(p)
 		if err != nil {
-			return fail(a, callflow.ErrInvalidActionParameter, err)
+			return done(fail(a, callflow.ErrInvalidActionParameter, err))
 		}
 		legs = []*leg{l}
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(legs))
+	streams := make([]*stream.Stream, len(legs))
+	hear := make([]func() error, len(legs))
 	for i, l := range legs {
-		if err := c.prepareMedia(l, p.EarlyMedia); err != nil {
+		if hear[i], err = c.hearing(l, p.EarlyMedia); err != nil {
+			return done(fail(a, callflow.ErrSystemException, err))
+		}
+		streams[i] = l.st
+	}
+	return func() actionResult {
+		for _, h := range hear {
+			if h == nil {
+				continue
+			}
+			if err := h(); err != nil {
+				return fail(a, callflow.ErrSystemException, err)
+			}
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, len(streams))
+		for i, st := range streams {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = st.Play(ctx, pcm)
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
 			return fail(a, callflow.ErrSystemException, err)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = l.st.Play(ctx, pcm)
-		}()
+		return ok(a)
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return fail(a, callflow.ErrSystemException, err)
-	}
-	return ok(a)
 }
 
-func (c *call) playAndGetDigits(ctx context.Context, a callflow.Action) actionResult {
+// digitCollection is what PlayAudioAndGetDigits collects.
+type digitCollection struct {
+	prompt, failure []int16
+	attempts        int
+	first, between  time.Duration
+	min, max        int
+	terminators     string
+	re              *regexp.Regexp
+}
+
+func (c *call) playAndGetDigits(ctx context.Context, a callflow.Action) func() actionResult {
 	p := a.Parameters
 	l, err := c.target(p)
 	if err != nil {
-		return fail(a, callflow.ErrInvalidActionParameter, err)
+		return done(fail(a, callflow.ErrInvalidActionParameter, err))
 	}
-	var re *regexp.Regexp
+	dc := digitCollection{
+		attempts:    max(p.Repeat, 1),
+		between:     time.Duration(p.InBetweenDigitsDurationInMilliseconds) * time.Millisecond,
+		first:       time.Duration(p.RepeatDurationInMilliseconds) * time.Millisecond,
+		min:         p.MinNumberOfDigits,
+		max:         p.MaxNumberOfDigits,
+		terminators: strings.Join(p.TerminatorDigits, ""),
+	}
+	if dc.between <= 0 {
+		dc.between = 3 * time.Second
+	}
+	if dc.first <= 0 {
+		dc.first = 5 * time.Second
+	}
+	if dc.max <= 0 {
+		dc.max = 32
+	}
 	if p.InputDigitsRegex != "" {
-		if re, err = regexp.Compile(p.InputDigitsRegex); err != nil {
-			return fail(a, callflow.ErrInvalidActionParameter, fmt.Errorf("InputDigitsRegex: %w", err))
+		if dc.re, err = regexp.Compile(p.InputDigitsRegex); err != nil {
+			return done(fail(a, callflow.ErrInvalidActionParameter, fmt.Errorf("InputDigitsRegex: %w", err)))
 		}
 	}
-	var prompt, failure []int16
 	if p.AudioSource != nil {
-		if prompt, err = c.e.cfg.Prompts.Get(p.AudioSource.Key); err != nil {
-			return fail(a, callflow.ErrInvalidActionParameter, err)
+		if dc.prompt, err = c.e.cfg.Prompts.Get(p.AudioSource.Key); err != nil {
+			return done(fail(a, callflow.ErrInvalidActionParameter, err))
 		}
 	}
 	if p.FailureAudioSource != nil {
-		if failure, err = c.e.cfg.Prompts.Get(p.FailureAudioSource.Key); err != nil {
-			return fail(a, callflow.ErrInvalidActionParameter, err)
+		if dc.failure, err = c.e.cfg.Prompts.Get(p.FailureAudioSource.Key); err != nil {
+			return done(fail(a, callflow.ErrInvalidActionParameter, err))
 		}
 	}
-	if err := c.prepareMedia(l, p.EarlyMedia); err != nil {
-		return fail(a, callflow.ErrSystemException, err)
+	hear, err := c.hearing(l, p.EarlyMedia)
+	if err != nil {
+		return done(fail(a, callflow.ErrSystemException, err))
 	}
-	attempts := max(p.Repeat, 1)
-	between := time.Duration(p.InBetweenDigitsDurationInMilliseconds) * time.Millisecond
-	if between <= 0 {
-		between = 3 * time.Second
-	}
-	first := time.Duration(p.RepeatDurationInMilliseconds) * time.Millisecond
-	if first <= 0 {
-		first = 5 * time.Second
-	}
-	maxDigits := p.MaxNumberOfDigits
-	if maxDigits <= 0 {
-		maxDigits = 32
-	}
-	terminators := strings.Join(p.TerminatorDigits, "")
-
 	digits := make(chan byte, 64)
-	l.mu.Lock()
 	l.collect = digits
-	l.mu.Unlock()
-	defer func() {
-		l.mu.Lock()
-		l.collect = nil
-		l.mu.Unlock()
-	}()
+	st := l.st
+	stopCollecting := func() { l.collect = nil }
+	return func() actionResult {
+		res := c.collect(ctx, a, dc, st, hear, digits)
+		res.apply = stopCollecting
+		return res
+	}
+}
 
-	for attempt := 1; attempt <= attempts; attempt++ {
+// collect plays the prompt and gathers digits for up to dc.attempts
+// attempts (on the action's goroutine).
+func (c *call) collect(ctx context.Context, a callflow.Action, dc digitCollection, st *stream.Stream, hear func() error, digits chan byte) actionResult {
+	if hear != nil {
+		if err := hear(); err != nil {
+			return fail(a, callflow.ErrSystemException, err)
+		}
+	}
+	for attempt := 1; attempt <= dc.attempts; attempt++ {
 		// Flush digits typed during the previous attempt's failure prompt.
 		for len(digits) > 0 {
 			<-digits
 		}
-		got, err := c.collectDigits(ctx, l, prompt, digits, first, between, maxDigits, terminators)
+		got, err := collectDigits(ctx, st, dc, digits)
 		if err != nil {
 			return fail(a, callflow.ErrSystemException, err)
 		}
-		valid := len(got) >= p.MinNumberOfDigits && len(got) <= maxDigits && (re == nil || re.MatchString(got))
-		if valid {
+		if len(got) >= dc.min && len(got) <= dc.max && (dc.re == nil || dc.re.MatchString(got)) {
 			res := ok(a)
 			res.data.ReceivedDigits = got
 			return res
 		}
-		c.log.Info("digits not accepted", "attempt", attempt, "of", attempts, "count", len(got))
-		if failure != nil {
-			if err := l.st.Play(ctx, failure); err != nil {
+		c.log.Info("digits not accepted", "attempt", attempt, "of", dc.attempts, "count", len(got))
+		if dc.failure != nil {
+			if err := st.Play(ctx, dc.failure); err != nil {
 				return fail(a, callflow.ErrSystemException, err)
 			}
 		}
 	}
-	return fail(a, callflow.ErrInvalidDigitsReceived, fmt.Errorf("no valid digits after %d attempts", attempts))
+	return fail(a, callflow.ErrInvalidDigitsReceived, fmt.Errorf("no valid digits after %d attempts", dc.attempts))
 }
 
-// collectDigits plays prompt (stopping at the first digit) and gathers
-// digits until a terminator, maxDigits, or a timeout.
-func (c *call) collectDigits(ctx context.Context, l *leg, prompt []int16, digits chan byte, first, between time.Duration, maxDigits int, terminators string) (string, error) {
+// collectDigits plays the prompt (stopping at the first digit) and gathers
+// digits until a terminator, dc.max digits, or a timeout.
+func collectDigits(ctx context.Context, st *stream.Stream, dc digitCollection, digits chan byte) (string, error) {
 	var got []byte
-	if prompt != nil {
+	if dc.prompt != nil {
 		pctx, stop := context.WithCancel(ctx)
 		played := make(chan error, 1)
-		go func() { played <- l.st.Play(pctx, prompt) }()
+		go func() { played <- st.Play(pctx, dc.prompt) }()
 		select {
 		case err := <-played:
 			stop()
@@ -251,7 +283,7 @@ func (c *call) collectDigits(ctx context.Context, l *leg, prompt []int16, digits
 		case d := <-digits:
 			stop()
 			<-played
-			if strings.IndexByte(terminators, d) >= 0 {
+			if strings.IndexByte(dc.terminators, d) >= 0 {
 				return "", nil
 			}
 			got = append(got, d)
@@ -261,20 +293,20 @@ func (c *call) collectDigits(ctx context.Context, l *leg, prompt []int16, digits
 			return "", ctx.Err()
 		}
 	}
-	timeout := first
+	timeout := dc.first
 	if len(got) > 0 {
-		timeout = between
+		timeout = dc.between
 	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
-	for len(got) < maxDigits {
+	for len(got) < dc.max {
 		select {
 		case d := <-digits:
-			if strings.IndexByte(terminators, d) >= 0 {
+			if strings.IndexByte(dc.terminators, d) >= 0 {
 				return string(got), nil
 			}
 			got = append(got, d)
-			timer.Reset(between)
+			timer.Reset(dc.between)
 		case <-timer.C:
 			return string(got), nil
 		case <-ctx.Done():
@@ -284,118 +316,113 @@ func (c *call) collectDigits(ctx context.Context, l *leg, prompt []int16, digits
 	return string(got), nil
 }
 
-func (c *call) callAndBridge(ctx context.Context, a callflow.Action) actionResult {
+func (c *call) callAndBridge(ctx context.Context, a callflow.Action) func() actionResult {
 	p := a.Parameters
 	if len(p.Endpoints) == 0 {
-		return fail(a, callflow.ErrInvalidActionParameter, errors.New("no Endpoints"))
+		return done(fail(a, callflow.ErrInvalidActionParameter, errors.New("no Endpoints")))
 	}
 	if _, exists := c.legs[callflow.LegB]; exists {
-		return fail(a, callflow.ErrInvalidActionParameter, errors.New("LEG-B already exists"))
+		return done(fail(a, callflow.ErrInvalidActionParameter, errors.New("LEG-B already exists")))
 	}
 	la := c.legs[callflow.LegA]
 	to := p.Endpoints[0].URI
 	conn, err := c.e.cfg.Ports.Listen()
 	if err != nil {
-		return c.bridgeFailed(a, 503, err)
+		return done(c.bridgeFailed(a, 503, err))
 	}
 	st := stream.New(conn, c.log.With("leg", callflow.LegB))
-	local := sdp.Local{
-		SessionID:      rand.Uint64() >> 1,
-		SessionVersion: 1,
-		Address:        c.e.cfg.MediaAddress.String(),
-		Port:           st.LocalPort(),
-		Codecs:         []sdp.Codec{{PayloadType: 0, Name: "PCMU", ClockRate: 8000}, {PayloadType: 8, Name: "PCMA", ClockRate: 8000}},
-		TelephoneEvent: offeredEventPT,
-		Direction:      "sendrecv",
-	}
+	local := newLocal(c.e.cfg.MediaAddress, st.LocalPort(), nil)
 	offer, err := sdp.Build(local)
 	if err != nil {
 		c.e.cfg.Ports.Release(conn)
-		return c.bridgeFailed(a, 500, err)
+		return done(c.bridgeFailed(a, 500, err))
 	}
+	answerA, err := c.hearing(la, false)
+	if err != nil {
+		c.e.cfg.Ports.Release(conn)
+		return done(fail(a, callflow.ErrSystemException, err))
+	}
+	// The caller hears ringing unless it already hears our prompts.
+	ringA := !la.early
 	timeout := time.Duration(p.CallTimeoutSeconds) * time.Second
-	c.log.Info("dialling through trunk", "to", to, "caller_id", p.CallerIDNumber, "timeout", timeout)
-	out, err := c.e.cfg.Dialer.Dial(ctx, sip.DialRequest{
-		To:       to,
-		CallerID: p.CallerIDNumber,
-		SDP:      offer,
-		Timeout:  timeout,
-		OnProgress: func(code int, _ []byte) {
-			if code == 180 && !la.in.Answered() {
-				la.mu.Lock()
-				early := la.early
-				la.mu.Unlock()
-				if !early {
-					_ = la.in.Ringing()
+	release := func() { c.e.cfg.Ports.Release(conn) }
+	return func() actionResult {
+		c.log.Info("dialling through trunk", "to", to, "caller_id", p.CallerIDNumber, "timeout", timeout)
+		out, err := c.e.cfg.Dialer.Dial(ctx, sip.DialRequest{
+			To:       to,
+			CallerID: p.CallerIDNumber,
+			SDP:      offer,
+			Timeout:  timeout,
+			OnProgress: func(code int, _ []byte) {
+				if code == 180 && ringA && !la.sig.Answered() {
+					_ = la.sig.Ringing()
 				}
+			},
+		})
+		if err != nil {
+			release()
+			var de *sip.DialError
+			if errors.As(err, &de) {
+				return c.bridgeFailed(a, de.Code, err)
 			}
-		},
-	})
-	if err != nil {
-		c.e.cfg.Ports.Release(conn)
-		var de *sip.DialError
-		if errors.As(err, &de) {
-			return c.bridgeFailed(a, de.Code, err)
+			return c.bridgeFailed(a, 503, err)
 		}
-		return c.bridgeFailed(a, 503, err)
+		params, sel, err := negotiate(out.RemoteSDP(), true)
+		if err != nil {
+			c.log.Warn("far end's SDP answer unusable; hanging up", "err", err)
+			_ = out.Hangup(context.Background(), 488)
+			release()
+			return c.bridgeFailed(a, 488, err)
+		}
+		st.SetParams(params)
+		local.Codecs, local.TelephoneEvent = []sdp.Codec{sel.Codec}, sel.TelephoneEvent
+		lb := &leg{
+			tag:       callflow.LegB,
+			direction: callflow.DirectionOutbound,
+			from:      p.CallerIDNumber,
+			to:        to,
+			start:     time.Now(),
+			sig:       out,
+			st:        st,
+			weOffered: true,
+			local:     local,
+		}
+		res := ok(a)
+		if answerA != nil {
+			if err := answerA(); err != nil {
+				res = fail(a, callflow.ErrSystemException, err)
+			}
+		}
+		connect := res.data.ErrorType == ""
+		res.apply = func() { c.bridge(lb, p.MaxCallDurationSeconds, connect) }
+		return res
 	}
-	lb := &leg{
-		tag:       callflow.LegB,
-		direction: callflow.DirectionOutbound,
-		from:      p.CallerIDNumber,
-		to:        to,
-		start:     time.Now(),
-		out:       out,
-		st:        st,
-		local:     local,
-		connected: true,
-	}
-	answer, err := sdp.Parse(out.RemoteSDP())
-	var sel sdp.Selection
-	if err == nil {
-		sel, err = sdp.Negotiate(answer, supportedCodecs)
-	}
-	var params stream.Params
-	if err == nil {
-		params, err = streamParams(answer, sel)
-	}
-	if err != nil {
-		c.log.Warn("far end's SDP answer unusable; hanging up", "err", err)
-		_ = out.Hangup(context.Background(), 488)
-		c.e.cfg.Ports.Release(conn)
-		return c.bridgeFailed(a, 488, err)
-	}
-	params.OfferedTelephoneEvent = offeredEventPT
-	st.SetParams(params)
-	lb.local.Codecs = []sdp.Codec{sel.Codec}
-	lb.local.TelephoneEvent = sel.TelephoneEvent
-	out.SetReoffer(func(body []byte) ([]byte, error) { return c.reoffer(lb, body) })
+}
+
+// bridge installs LEG-B (on the call's goroutine) and, when both legs can
+// talk, connects their streams and starts the max_call_seconds timer.
+func (c *call) bridge(lb *leg, maxSeconds int, connect bool) {
 	c.legs[callflow.LegB] = lb
 	c.startStream(lb)
 	c.watch(lb)
-
-	if !la.in.Answered() {
-		if err := c.answer(la); err != nil {
-			return fail(a, callflow.ErrSystemException, err)
-		}
+	if !connect {
+		return
 	}
+	la := c.legs[callflow.LegA]
 	la.st.Bridge(lb.st)
 	lb.st.Bridge(la.st)
 	c.bridged = true
 	now := time.Now().UTC()
 	c.record.AnsweredAt = &now
 	c.saveRecord()
-	if secs := p.MaxCallDurationSeconds; secs > 0 {
-		c.maxTimer = time.AfterFunc(time.Duration(secs)*time.Second, func() {
-			c.log.Warn("max_call_seconds reached: hanging up", "seconds", secs)
-			c.setCause("max_call_seconds reached", true)
-			c.hangupAll(0)
-		})
+	if maxSeconds > 0 {
+		c.maxTimer = time.AfterFunc(time.Duration(maxSeconds)*time.Second, func() { c.post(maxDuration{maxSeconds}) })
 	}
-	c.log.Info("bridged", "to", to)
-	return ok(a)
+	c.log.Info("bridged", "to", lb.to)
 }
 
+// bridgeFailed is the ActionFailed of a CallAndBridge the far end did not
+// answer with code (or that failed before: 503, 500).
 func (c *call) bridgeFailed(a callflow.Action, code int, err error) actionResult {
 	errType := callflow.ErrCallDestinationUnavailable
 	switch {
@@ -410,28 +437,39 @@ func (c *call) bridgeFailed(a callflow.Action, code int, err error) actionResult
 	if errors.As(err, &de) && de.Cancelled {
 		errType = callflow.ErrParticipantHungUp
 	}
-	c.sipStatus = code
 	res := fail(a, errType, err)
 	res.data.SipResponseCode = code
+	res.apply = func() { c.sipStatus = code }
 	return res
 }
 
-func (c *call) hangupAction(ctx context.Context, a callflow.Action) actionResult {
+func (c *call) hangupAction(_ context.Context, a callflow.Action) func() actionResult {
 	l, err := c.target(a.Parameters)
 	if err != nil {
-		return fail(a, callflow.ErrInvalidActionParameter, err)
+		return done(fail(a, callflow.ErrInvalidActionParameter, err))
 	}
 	code := 0
 	if a.Parameters.SipResponseCode != "" {
 		if code, err = strconv.Atoi(a.Parameters.SipResponseCode); err != nil {
-			return fail(a, callflow.ErrInvalidActionParameter, fmt.Errorf("SipResponseCode %q", a.Parameters.SipResponseCode))
+			return done(fail(a, callflow.ErrInvalidActionParameter, fmt.Errorf("SipResponseCode %q", a.Parameters.SipResponseCode)))
 		}
 	}
-	if code >= 300 && l.in != nil && !l.in.Answered() {
+	if code >= 300 && l.direction == callflow.DirectionInbound && !l.sig.Answered() {
 		c.sipStatus = code
 	}
-	c.hangupLeg(ctx, l, code)
-	return ok(a)
+	if l.gone {
+		return done(ok(a))
+	}
+	l.gone = true // our own hang-up: no HANGUP event for it
+	return func() actionResult {
+		// The BYE must go out even when the action is interrupted.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := l.sig.Hangup(ctx, code); err != nil {
+			c.log.Debug("hangup", "leg", l.tag, "err", err)
+		}
+		return ok(a)
+	}
 }
 
 func (c *call) receiveDigits(a callflow.Action) actionResult {
@@ -447,68 +485,6 @@ func (c *call) receiveDigits(a callflow.Action) actionResult {
 	if err != nil {
 		return fail(a, callflow.ErrInvalidActionParameter, fmt.Errorf("InputDigitsRegex: %w", err))
 	}
-	l.mu.Lock()
 	l.armed = re
-	l.mu.Unlock()
-	return ok(a)
-}
-
-func (c *call) startRecording(a callflow.Action) actionResult {
-	owner := a.Parameters.ParticipantTag
-	if owner == "" {
-		owner = callflow.LegA
-	}
-	c.recordMu.Lock()
-	running := c.rec != nil
-	c.recordMu.Unlock()
-	if running {
-		return fail(a, callflow.ErrInvalidActionParameter, errors.New("recording already started"))
-	}
-	rec, err := recorder.Start(c.spoolPath(), nil)
-	if err != nil {
-		return fail(a, callflow.ErrSystemException, err)
-	}
-	c.recordMu.Lock()
-	c.rec, c.recOwner = rec, owner
-	c.recordMu.Unlock()
-	c.record.RecordingKey = c.recordingKey()
-	c.record.RecordingState = store.RecordingInProgress
-	c.saveRecord()
-	c.log.Info("recording started", "owner_leg", owner)
-	return ok(a)
-}
-
-func (c *call) controlRecording(a callflow.Action) actionResult {
-	c.recordMu.Lock()
-	rec := c.rec
-	c.recordMu.Unlock()
-	if rec == nil {
-		return fail(a, callflow.ErrInvalidActionParameter, errors.New("no recording in progress"))
-	}
-	switch a.Type {
-	case callflow.ActionPauseCallRecording:
-		rec.Pause()
-		c.record.RecordingState = store.RecordingPaused
-	case callflow.ActionResumeCallRecording:
-		rec.Resume()
-		c.record.RecordingState = store.RecordingInProgress
-	case callflow.ActionStopCallRecording:
-		c.record.RecordingState = store.RecordingStopped
-		c.recordMu.Lock()
-		c.rec = nil
-		c.recordMu.Unlock()
-		res, err := rec.Stop(true)
-		c.applyPauses(res.Pauses)
-		c.record.RecordingDurationMS = res.Duration.Milliseconds()
-		if err != nil {
-			c.log.Error("recording incomplete", "err", err)
-		}
-		if err := c.e.cfg.Blob.PutFile(c.ctx, c.record.RecordingKey, res.Path); err != nil {
-			c.log.Error("storing recording failed; kept in spool", "err", err)
-		}
-		c.stoppedEarly = true
-	}
-	c.log.Info("recording control", "action", a.Type)
-	c.saveRecord()
 	return ok(a)
 }

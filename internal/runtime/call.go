@@ -3,386 +3,438 @@ package runtime
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"net/netip"
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/callrec/callrec/internal/callflow"
 	"github.com/callrec/callrec/internal/calls"
-	"github.com/callrec/callrec/internal/media/codec"
-	"github.com/callrec/callrec/internal/media/recorder"
 	"github.com/callrec/callrec/internal/media/sdp"
 	"github.com/callrec/callrec/internal/media/stream"
-	"github.com/callrec/callrec/internal/sip"
 	"github.com/callrec/callrec/internal/store"
 )
 
-// supportedCodecs are the audio codecs callrec speaks, in our preference.
-var supportedCodecs = []string{"PCMU", "PCMA"}
-
-// leg is one participant of a call.
+// leg is one participant of a call, as the call's goroutine sees it.
 type leg struct {
-	tag       string
-	direction string
+	tag       string // callflow.LegA or LegB
+	direction string // callflow.DirectionInbound or Outbound
 	from, to  string
 	start     time.Time
-	in        *sip.InboundLeg
-	out       *sip.OutboundLeg
+	sig       Leg
 	st        *stream.Stream
+	// weOffered: the session description was our offer (LEG-B).
+	weOffered bool
 	local     sdp.Local
 
-	mu        sync.Mutex
-	collect   chan byte      // digits for a running PlayAudioAndGetDigits
-	armed     *regexp.Regexp // ReceiveDigits filter
-	early     bool           // 183 sent
-	gone      bool           // hung up (reported or by us)
-	connected bool
+	early   bool           // 183 sent
+	gone    bool           // hung up (reported, or by us)
+	collect chan byte      // digits for a running PlayAudioAndGetDigits
+	armed   *regexp.Regexp // ReceiveDigits filter
 }
 
-func (l *leg) done() <-chan struct{} {
-	if l.in != nil {
-		return l.in.Done()
-	}
-	return l.out.Done()
-}
-
-func (l *leg) callID() string {
-	if l.in != nil {
-		return l.in.CallID()
-	}
-	return l.out.CallID()
-}
-
-func (l *leg) isGone() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.gone
-}
-
-// call is one transaction: LEG-A and, once bridged, LEG-B.
+// call is one transaction: LEG-A and, once bridged, LEG-B. Everything in
+// it belongs to the goroutine that runs run: the legs' streams, the SIP
+// stack, the recorder's clock and timers only send it messages (inbox),
+// and the blocking work of an action runs on a goroutine of its own that
+// hands its result back as a message, to be applied here.
 type call struct {
-	e   *Engine
-	id  string
-	log *slog.Logger
-	ctx context.Context
+	e     *Engine
+	id    string
+	log   *slog.Logger
+	ctx   context.Context // set by run; ends on a hard shutdown, or when run returns
+	inbox chan message
+	// over is closed when run's loop has returned; senders stop waiting.
+	over chan struct{}
 
-	legs    map[string]*leg
-	attrs   map[string]string
-	seq     int
-	hangups chan *leg
-	digits  chan callflow.Event
+	legs   map[string]*leg
+	attrs  map[string]string
+	seq    int
+	record store.Call
 
-	rec      *recorder.Recorder
-	recOwner string
-	bridged  bool
-	// stoppedEarly: the owner stopped the recording; it is already stored.
-	stoppedEarly bool
-	maxTimer     *time.Timer
-	causeMu      sync.Mutex // endCause is also set by the max_call_seconds timer
-	endCause     string
-	sipStatus    int
-	record       store.Call
-	recordMu     sync.Mutex
-	cancelCall   context.CancelFunc
+	// queue holds the response's actions not started yet; current is the
+	// one running, nil when none.
+	queue   []callflow.Action
+	current *running
+	// events are DIGITS_RECEIVED waiting for the flow to be idle.
+	events []callflow.Event
+	// stopping: the call ends once the running action has returned.
+	stopping bool
+
+	rec       *recording
+	bridged   bool
+	maxTimer  *time.Timer
+	endCause  string
+	sipStatus int
+	// background counts work started by the call that must end before
+	// it finishes (hanging up legs).
+	background []chan struct{}
 }
 
-func newCall(e *Engine, in *sip.InboundLeg) *call {
-	id := uuid.NewString()
-	ctx, cancel := context.WithCancel(e.ctx)
-	c := &call{
-		e:          e,
-		id:         id,
-		log:        e.log.With("call_id", id),
-		ctx:        ctx,
-		cancelCall: cancel,
-		legs:       map[string]*leg{},
-		attrs:      map[string]string{},
-		hangups:    make(chan *leg, 4),
-		digits:     make(chan callflow.Event, 32),
+// running is the action in progress.
+type running struct {
+	action callflow.Action
+	cancel context.CancelFunc
+	// interrupted: a leg hung up (or the call is ending) while it ran; its
+	// result is applied but not reported to the flow.
+	interrupted bool
+	// last is the data of the response's previous successful action.
+	last *callflow.ActionData
+}
+
+// message is what other goroutines send a call.
+type message interface{}
+
+type (
+	// legGone: a leg's dialog ended.
+	legGone struct{ l *leg }
+	// digitIn: a leg's peer sent a digit.
+	digitIn struct {
+		l *leg
+		d byte
 	}
-	a := &leg{
+	// actionDone: the running action's goroutine finished.
+	actionDone struct{ res actionResult }
+	// reofferIn: a peer's in-dialog offer waiting for our answer.
+	reofferIn struct {
+		l     *leg
+		offer []byte
+		reply chan reofferOut
+	}
+	// maxDuration: max_call_seconds passed since the bridge.
+	maxDuration struct{ seconds int }
+)
+
+type reofferOut struct {
+	answer []byte
+	err    error
+}
+
+// inboxSize bounds the messages waiting for a call's goroutine.
+const inboxSize = 64
+
+// maxPendingEvents bounds the DIGITS_RECEIVED events waiting for the flow.
+const maxPendingEvents = 32
+
+func newCall(e *Engine, in Inbound) *call {
+	id := uuid.NewString()
+	c := &call{
+		e:     e,
+		id:    id,
+		log:   e.log.With("call_id", id),
+		inbox: make(chan message, inboxSize),
+		over:  make(chan struct{}),
+		legs:  map[string]*leg{},
+		attrs: map[string]string{},
+	}
+	c.legs[callflow.LegA] = &leg{
 		tag:       callflow.LegA,
 		direction: callflow.DirectionInbound,
 		from:      normaliseCaller(in.From()),
 		to:        normaliseCaller(in.To()),
 		start:     time.Now(),
-		in:        in,
-		connected: true,
+		sig:       in,
 	}
-	c.legs[callflow.LegA] = a
 	return c
 }
 
+// post sends the call a message, unless its loop is over.
+func (c *call) post(m message) {
+	select {
+	case c.inbox <- m:
+	case <-c.over:
+	}
+}
+
+// tryPost sends the call a message unless its inbox is full (or its loop
+// is over), and reports whether it did.
+func (c *call) tryPost(m message) bool {
+	select {
+	case c.inbox <- m:
+		return true
+	default:
+		return false
+	}
+}
+
+// run takes the call from its INVITE to its end.
 func (c *call) run() {
-	defer c.cancelCall()
+	ctx, cancel := context.WithCancel(c.e.ctx)
+	c.ctx = ctx
+	defer cancel()
 	a := c.legs[callflow.LegA]
-	c.log.Info("new inbound call", "from", a.from, "to", a.to, "source", a.in.Source(), "sip_call_id", a.in.CallID())
-	now := time.Now().UTC()
+	c.log.Info("new inbound call", "from", a.from, "to", a.to, "source", a.sig.Source(), "sip_call_id", a.sig.CallID())
 	c.record = store.Call{
 		ID:             c.id,
 		Direction:      callflow.CallInbound,
 		OwnerNumber:    c.e.cfg.OwnerNumber,
 		ServiceNumber:  c.e.cfg.ServiceNumber,
 		Party:          a.from,
-		StartedAt:      now,
+		StartedAt:      time.Now().UTC(),
 		Status:         store.StatusActive,
 		RecordingState: store.RecordingNone,
 	}
 	if err := c.e.cfg.Store.InsertCall(c.ctx, &c.record); err != nil {
 		c.log.Error("call record not saved; refusing call", "err", err)
-		_ = a.in.Reject(503, "Service Unavailable")
+		_ = a.sig.Hangup(context.Background(), 503)
+		close(c.over)
 		return
 	}
-	if err := c.setupInboundMedia(a); err != nil {
-		var nc *codecError
+	if err := c.setupInbound(a); err != nil {
 		code := 503
-		if errors.As(err, &nc) {
+		var ce *codecError
+		if errors.As(err, &ce) {
 			code = 488
 		}
 		c.log.Warn("inbound call refused", "err", err, "sip_status", code)
-		_ = a.in.Reject(code, "")
-		c.setCause(err.Error(), true)
-		c.sipStatus = code
+		_ = a.sig.Hangup(context.Background(), code)
+		c.endCause, c.sipStatus = err.Error(), code
+		close(c.over)
 		c.finish(store.StatusFailed)
 		return
 	}
-	defer c.releaseMedia()
 	c.watch(a)
-
-	ev := c.event(callflow.NewInboundCall, nil)
-	for {
-		resp := c.e.cfg.Handler.Handle(ev)
-		if resp.TransactionAttributes != nil {
-			c.attrs = resp.TransactionAttributes
-		}
-		c.syncRecordFromAttrs()
-		if c.allGone() {
-			break
-		}
-		next, ok := c.execute(resp.Actions)
-		if !ok {
-			break
-		}
-		ev = next
-	}
+	c.deliver(c.event(callflow.NewInboundCall, nil))
+	c.loop()
+	close(c.over)
 	c.hangupAll(0)
-	status := store.StatusCompleted
-	if !c.bridged {
-		switch c.attrs[callflow.AttrOutcome] {
-		case callflow.OutcomeRejectedPIN, callflow.OutcomeInvalidNumber, callflow.OutcomeDestinationNotAllowed, callflow.OutcomeNoDigits:
-			status = store.StatusRejected
-		case callflow.OutcomeUnavailable, callflow.OutcomeError:
-			status = store.StatusFailed
-		default:
-			status = store.StatusUnanswered
+	c.waitBackground()
+	c.releaseMedia()
+	c.finish(calls.Status(c.bridged, c.attrs[callflow.AttrOutcome]))
+}
+
+// loop handles messages until every leg is gone and no action runs.
+func (c *call) loop() {
+	done := c.ctx.Done()
+	for !c.ended() {
+		select {
+		case m := <-c.inbox:
+			c.handle(m)
+		case <-done:
+			done = nil // closed for good: handle it once
+			c.setCause("callrec shut down", true)
+			c.stop()
 		}
 	}
-	c.finish(status)
+}
+
+// ended reports whether the loop may return: nothing runs, and every leg
+// is gone or the call is stopping.
+func (c *call) ended() bool {
+	return c.current == nil && (c.stopping || c.allGone())
+}
+
+// stop ends the call once the running action (cancelled now) returns.
+func (c *call) stop() {
+	c.stopping = true
+	c.queue = nil
+	if c.current != nil {
+		c.current.interrupted = true
+		c.current.cancel()
+	}
+}
+
+func (c *call) handle(m message) {
+	switch m := m.(type) {
+	case legGone:
+		c.legGone(m.l)
+	case digitIn:
+		c.digit(m.l, m.d)
+	case actionDone:
+		c.actionDone(m.res)
+	case reofferIn:
+		answer, err := c.reoffer(m.l, m.offer)
+		m.reply <- reofferOut{answer, err}
+	case maxDuration:
+		c.log.Warn("max_call_seconds reached: hanging up", "seconds", m.seconds)
+		c.setCause("max_call_seconds reached", true)
+		c.stop()
+	}
+}
+
+// deliver gives the flow an event and starts the actions it answers with.
+func (c *call) deliver(ev callflow.Event) {
+	resp := c.e.cfg.Handler.Handle(ev)
+	if resp.TransactionAttributes != nil {
+		c.attrs = resp.TransactionAttributes
+	}
+	c.syncRecordFromAttrs()
+	if c.allGone() || c.stopping {
+		return
+	}
+	c.queue = resp.Actions
+	c.next(nil)
+}
+
+// next starts the next queued action; when there is none, it gives the
+// flow what it is owed: ACTION_SUCCESSFUL for the response just finished
+// (last), or a pending DIGITS_RECEIVED.
+func (c *call) next(last *callflow.ActionData) {
+	if len(c.queue) > 0 {
+		a := c.queue[0]
+		c.queue = c.queue[1:]
+		c.start(a, last)
+		return
+	}
+	if last != nil {
+		c.deliver(c.event(callflow.ActionSuccessful, last))
+		return
+	}
+	for len(c.events) > 0 {
+		ev := c.events[0]
+		c.events = c.events[1:]
+		if ev.InvocationEventType == callflow.DigitsReceived && c.allGone() {
+			continue // nobody left to act on them
+		}
+		ev.CallDetails.TransactionAttributes = copyAttrs(c.attrs)
+		c.deliver(ev)
+		return
+	}
+}
+
+// start runs action a: its preparation here, its blocking work (if any)
+// on a goroutine of its own.
+func (c *call) start(a callflow.Action, last *callflow.ActionData) {
+	c.log.Debug("action", "type", a.Type, "leg", a.Parameters.ParticipantTag)
+	actx, cancel := context.WithCancel(c.ctx)
+	c.current = &running{action: a, cancel: cancel, last: last}
+	work := c.prepare(actx, a)
+	go func() { c.post(actionDone{work()}) }()
+}
+
+// actionDone applies the result of the running action and moves on.
+func (c *call) actionDone(res actionResult) {
+	r := c.current
+	c.current = nil
+	r.cancel()
+	if res.apply != nil {
+		res.apply()
+	}
+	switch {
+	case r.interrupted || c.stopping:
+		// A hang-up or the end of the call took over; see legGone.
+		c.next(nil)
+	case res.data.ErrorType != "":
+		c.log.Info("action failed", "action", r.action.Type, "error_type", res.data.ErrorType, "error", res.data.ErrorMessage)
+		c.queue = nil
+		c.deliver(c.event(callflow.ActionFailed, &res.data))
+	default:
+		c.next(&res.data)
+	}
+}
+
+// legGone marks a leg that hung up and tells the flow (HANGUP),
+// interrupting whatever runs. A leg we hung up ourselves is already gone.
+func (c *call) legGone(l *leg) {
+	if l.gone {
+		return
+	}
+	l.gone = true
+	who := "other party"
+	if l.tag == c.attrs[callflow.AttrOwnerTag] {
+		who = "owner"
+	}
+	cause := who + " hung up"
+	if l.sig.Cancelled() {
+		cause = who + " cancelled"
+	}
+	c.setCause(cause, false)
+	c.log.Info("leg hung up", "leg", l.tag, "cause", cause)
+	c.queue = nil
+	if c.current != nil {
+		c.current.interrupted = true
+		c.current.cancel()
+	}
+	c.events = append([]callflow.Event{c.event(callflow.Hangup, &callflow.ActionData{
+		Type:       callflow.ActionHangup,
+		Parameters: callflow.Parameters{CallID: l.sig.CallID(), ParticipantTag: l.tag},
+	})}, c.events...)
+	if c.current == nil {
+		c.next(nil)
+	}
+}
+
+// digit routes a digit from a leg: to the running PlayAudioAndGetDigits
+// collecting on it, else, when ReceiveDigits armed the leg, to the flow.
+func (c *call) digit(l *leg, d byte) {
+	c.log.Debug("digit received", "leg", l.tag, "digit", string(d))
+	if l.collect != nil {
+		select {
+		case l.collect <- d:
+		default:
+		}
+		return
+	}
+	if l.armed == nil || !l.armed.MatchString(string(d)) {
+		return
+	}
+	if len(c.events) >= maxPendingEvents {
+		c.log.Warn("digit dropped: too many pending", "digit", string(d))
+		return
+	}
+	c.events = append(c.events, c.event(callflow.DigitsReceived, &callflow.ActionData{
+		Type:           callflow.ActionReceiveDigits,
+		Parameters:     callflow.Parameters{CallID: l.sig.CallID(), ParticipantTag: l.tag},
+		ReceivedDigits: string(d),
+	}))
+	if c.current == nil && len(c.queue) == 0 {
+		c.next(nil)
+	}
 }
 
 // setCause records why the call ended; unless force, only the first
 // cause counts.
 func (c *call) setCause(cause string, force bool) {
-	c.causeMu.Lock()
-	defer c.causeMu.Unlock()
 	if force || c.endCause == "" {
 		c.endCause = cause
 	}
 }
 
-func (c *call) cause() string {
-	c.causeMu.Lock()
-	defer c.causeMu.Unlock()
-	return c.endCause
-}
-
-// codecError marks an offer without a codec in common (488).
-type codecError struct{ err error }
-
-func (e *codecError) Error() string { return e.err.Error() }
-
-func (c *call) setupInboundMedia(a *leg) error {
-	offer, err := sdp.Parse(a.in.RemoteSDP())
-	if err != nil {
-		return &codecError{fmt.Errorf("SDP offer: %w", err)}
-	}
-	sel, err := sdp.Negotiate(offer, supportedCodecs)
-	if err != nil {
-		return &codecError{fmt.Errorf("SDP offer: %w", err)}
-	}
-	conn, err := c.e.cfg.Ports.Listen()
-	if err != nil {
-		return err
-	}
-	a.st = stream.New(conn, c.log.With("leg", a.tag))
-	params, err := streamParams(offer, sel)
-	if err != nil {
-		c.e.cfg.Ports.Release(conn)
-		a.st = nil
-		return &codecError{err}
-	}
-	a.st.SetParams(params)
-	a.local = sdp.Local{
-		SessionID:      rand.Uint64() >> 1,
-		SessionVersion: 1,
-		Address:        c.e.cfg.MediaAddress.String(),
-		Port:           a.st.LocalPort(),
-		Codecs:         []sdp.Codec{sel.Codec},
-		TelephoneEvent: sel.TelephoneEvent,
-		Direction:      "sendrecv",
-	}
-	c.startStream(a)
-	a.in.SetReoffer(func(body []byte) ([]byte, error) { return c.reoffer(a, body) })
-	return nil
-}
-
-func streamParams(d *sdp.Description, sel sdp.Selection) (stream.Params, error) {
-	cd, ok := codec.ByName(sel.Codec.Name)
-	if !ok {
-		return stream.Params{}, fmt.Errorf("codec %s not supported", sel.Codec.Name)
-	}
-	addr, err := netip.ParseAddr(d.Address)
-	if err != nil {
-		return stream.Params{}, fmt.Errorf("SDP connection address %q: %w", d.Address, err)
-	}
-	if d.Direction == "inactive" || d.Direction == "sendonly" {
-		// The peer does not want to receive: do not send to it.
-		addr = netip.IPv4Unspecified()
-	}
-	return stream.Params{
-		Remote:         netip.AddrPortFrom(addr, uint16(d.Port)),
-		Codec:          cd,
-		PayloadType:    sel.Codec.PayloadType,
-		TelephoneEvent: sel.TelephoneEvent,
-	}, nil
-}
-
-// reoffer answers a re-INVITE/UPDATE: follow the peer's new address and
-// answer with our current description (same codec when still offered).
-func (c *call) reoffer(l *leg, body []byte) ([]byte, error) {
-	if len(body) > 0 {
-		offer, err := sdp.Parse(body)
-		if err != nil {
-			return nil, err
-		}
-		sel, err := sdp.Negotiate(offer, supportedCodecs)
-		if err != nil {
-			return nil, err
-		}
-		params, err := streamParams(offer, sel)
-		if err != nil {
-			return nil, err
-		}
-		if l.in != nil {
-			l.local.Codecs = []sdp.Codec{sel.Codec}
-			l.local.TelephoneEvent = sel.TelephoneEvent
-		} else {
-			params.OfferedTelephoneEvent = offeredEventPT
-		}
-		l.st.SetParams(params)
-	}
-	l.local.SessionVersion++
-	return sdp.Build(l.local)
-}
-
-func (c *call) startStream(l *leg) {
-	st := l.st
-	tag := l.tag
-	st.SetHandlers(stream.Handlers{
-		OnAudio: func(pcm []int16) { c.onAudio(tag, pcm) },
-		OnDigit: func(d byte) { c.onDigit(l, d) },
-	})
-	go st.Run(c.ctx)
-}
-
-func (c *call) onAudio(tag string, pcm []int16) {
-	c.recordMu.Lock()
-	rec, owner := c.rec, c.recOwner
-	c.recordMu.Unlock()
-	if rec == nil {
-		return
-	}
-	ch := 1
-	if tag == owner {
-		ch = 0
-	}
-	rec.Write(ch, pcm)
-}
-
-func (c *call) onDigit(l *leg, d byte) {
-	l.mu.Lock()
-	collect, armed := l.collect, l.armed
-	l.mu.Unlock()
-	c.log.Debug("digit received", "leg", l.tag, "digit", string(d))
-	if collect != nil {
-		select {
-		case collect <- d:
-		default:
-		}
-		return
-	}
-	if armed != nil && armed.MatchString(string(d)) {
-		ev := c.event(callflow.DigitsReceived, &callflow.ActionData{
-			Type:           callflow.ActionReceiveDigits,
-			Parameters:     callflow.Parameters{CallID: l.callID(), ParticipantTag: l.tag},
-			ReceivedDigits: string(d),
-		})
-		select {
-		case c.digits <- ev:
-		default:
-			c.log.Warn("digit dropped: too many pending", "digit", string(d))
-		}
-	}
-}
-
-func (c *call) watch(l *leg) {
-	go func() {
-		select {
-		case <-l.done():
-			c.hangups <- l
-		case <-c.ctx.Done():
-		}
-	}()
-}
-
 func (c *call) allGone() bool {
 	for _, l := range c.legs {
-		if !l.isGone() {
+		if !l.gone {
 			return false
 		}
 	}
 	return true
 }
 
-// event builds the next invocation.
+// watch reports the leg's end to the call.
+func (c *call) watch(l *leg) {
+	go func() {
+		select {
+		case <-l.sig.Done():
+			c.post(legGone{l})
+		case <-c.over:
+		}
+	}()
+}
+
+// event builds the next invocation of the flow.
 func (c *call) event(t callflow.InvocationEventType, ad *callflow.ActionData) callflow.Event {
-	c.recordMu.Lock()
 	c.seq++
-	seq := c.seq
-	c.recordMu.Unlock()
-	attrs := make(map[string]string, len(c.attrs))
-	for k, v := range c.attrs {
-		attrs[k] = v
-	}
 	return callflow.Event{
 		SchemaVersion:       callflow.SchemaVersion,
-		Sequence:            seq,
+		Sequence:            c.seq,
 		InvocationEventType: t,
 		CallDetails: callflow.CallDetails{
 			TransactionID:         c.id,
-			TransactionAttributes: attrs,
+			TransactionAttributes: copyAttrs(c.attrs),
 			Participants:          c.participants(),
 		},
 		ActionData: ad,
 	}
+}
+
+func copyAttrs(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }
 
 func (c *call) participants() []callflow.Participant {
@@ -393,11 +445,11 @@ func (c *call) participants() []callflow.Participant {
 			continue
 		}
 		status := callflow.StatusConnected
-		if l.isGone() {
+		if l.gone {
 			status = callflow.StatusDisconnected
 		}
 		p := callflow.Participant{
-			CallID:                  l.callID(),
+			CallID:                  l.sig.CallID(),
 			ParticipantTag:          l.tag,
 			To:                      l.to,
 			From:                    l.from,
@@ -405,145 +457,70 @@ func (c *call) participants() []callflow.Participant {
 			StartTimeInMilliseconds: strconv.FormatInt(l.start.UnixMilli(), 10),
 			Status:                  status,
 		}
-		if l.in != nil {
-			p.SourceAddress = l.in.Source()
+		if l.direction == callflow.DirectionInbound {
+			p.SourceAddress = l.sig.Source()
 		}
 		ps = append(ps, p)
 	}
 	return ps
 }
 
-// execute runs actions in order. It returns the next event for the handler,
-// or false when the call is over.
-func (c *call) execute(actions []callflow.Action) (callflow.Event, bool) {
-	if len(actions) == 0 {
-		return c.wait()
-	}
-	var last *callflow.ActionData
-	for _, a := range actions {
-		actx, cancel := context.WithCancel(c.ctx)
-		resc := make(chan actionResult, 1)
-		go func() { resc <- c.runAction(actx, a) }()
-		var res actionResult
-		select {
-		case res = <-resc:
-		case l := <-c.hangups:
-			cancel()
-			<-resc
-			if ev, ok := c.hangupEvent(l); ok {
-				return ev, true
-			}
-			return c.wait()
-		case <-c.ctx.Done():
-			cancel()
-			<-resc
-			c.setCause("callrec shut down", true)
-			return callflow.Event{}, false
-		}
-		cancel()
-		if res.data.ErrorType != "" {
-			c.log.Info("action failed", "action", a.Type, "error_type", res.data.ErrorType, "error", res.data.ErrorMessage)
-			return c.event(callflow.ActionFailed, &res.data), true
-		}
-		last = &res.data
-	}
-	return c.event(callflow.ActionSuccessful, last), true
-}
-
-// wait blocks for the next asynchronous event.
-func (c *call) wait() (callflow.Event, bool) {
-	for {
-		if c.allGone() {
-			return callflow.Event{}, false
-		}
-		select {
-		case l := <-c.hangups:
-			if ev, ok := c.hangupEvent(l); ok {
-				return ev, true
-			}
-		case ev := <-c.digits:
-			ev.CallDetails.TransactionAttributes = c.event("", nil).CallDetails.TransactionAttributes
-			return ev, true
-		case <-c.ctx.Done():
-			c.setCause("callrec shut down", true)
-			return callflow.Event{}, false
-		}
-	}
-}
-
-// hangupEvent marks a leg gone and builds the HANGUP event (false when we
-// had already hung that leg up ourselves).
-func (c *call) hangupEvent(l *leg) (callflow.Event, bool) {
-	l.mu.Lock()
-	already := l.gone
-	l.gone = true
-	l.mu.Unlock()
-	if already {
-		return callflow.Event{}, false
-	}
-	who := "other party"
-	if l.tag == c.attrs[callflow.AttrOwnerTag] {
-		who = "owner"
-	}
-	cause := who + " hung up"
-	if l.in != nil && l.in.Cancelled() {
-		cause = who + " cancelled"
-	}
-	c.setCause(cause, false)
-	c.log.Info("leg hung up", "leg", l.tag, "cause", cause)
-	return c.event(callflow.Hangup, &callflow.ActionData{
-		Type:       callflow.ActionHangup,
-		Parameters: callflow.Parameters{CallID: l.callID(), ParticipantTag: l.tag},
-	}), true
-}
-
-// hangupAll ends every leg still up (end of transaction or shutdown).
-func (c *call) hangupAll(code int) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for _, l := range c.legs {
-		c.hangupLeg(ctx, l, code)
-	}
-}
-
-func (c *call) hangupLeg(ctx context.Context, l *leg, code int) {
-	l.mu.Lock()
-	already := l.gone
-	l.gone = true
-	l.mu.Unlock()
-	if already {
+// hangupLeg marks l gone and hangs it up in the background (the call
+// waits for it before it finishes).
+func (c *call) hangupLeg(l *leg, code int) {
+	if l.gone {
 		return
 	}
-	var err error
-	if l.in != nil {
-		if code == 0 && !l.in.Answered() {
-			code = 480
+	l.gone = true
+	done := make(chan struct{})
+	c.background = append(c.background, done)
+	go func() {
+		defer close(done)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := l.sig.Hangup(ctx, code); err != nil {
+			c.log.Debug("hangup", "leg", l.tag, "err", err)
 		}
-		err = l.in.Hangup(ctx, code)
-	} else {
-		err = l.out.Hangup(ctx, code)
-	}
-	if err != nil {
-		c.log.Debug("hangup", "leg", l.tag, "err", err)
+	}()
+}
+
+// hangupAll ends every leg still up.
+func (c *call) hangupAll(code int) {
+	for _, tag := range []string{callflow.LegA, callflow.LegB} {
+		if l, ok := c.legs[tag]; ok {
+			c.hangupLeg(l, code)
+		}
 	}
 }
 
-func (c *call) releaseMedia() {
-	for _, l := range c.legs {
-		if l.st != nil {
-			st := &l.st.Stats
-			c.log.Info("media", "leg", l.tag, "received", st.Received.Load(), "lost", st.Lost.Load(),
-				"sent", st.Sent.Load(), "foreign_dropped", st.Foreign.Load(), "invalid_dropped", st.Invalid.Load())
-			l.st.Close()
-			<-l.st.Done()
-			c.e.cfg.Ports.Release(l.st.Conn())
-		}
+// waitBackground waits for the hang-ups started by the call.
+func (c *call) waitBackground() {
+	for _, done := range c.background {
+		<-done
 	}
+	c.background = nil
+}
+
+// releaseMedia stops the legs' streams and gives their ports back.
+func (c *call) releaseMedia() {
 	if c.maxTimer != nil {
 		c.maxTimer.Stop()
 	}
+	for _, l := range c.legs {
+		if l.st == nil {
+			continue
+		}
+		st := &l.st.Stats
+		c.log.Info("media", "leg", l.tag, "received", st.Received.Load(), "lost", st.Lost.Load(),
+			"sent", st.Sent.Load(), "foreign_dropped", st.Foreign.Load(), "invalid_dropped", st.Invalid.Load())
+		l.st.Close()
+		<-l.st.Done()
+		c.e.cfg.Ports.Release(l.st.Conn())
+	}
 }
 
+// syncRecordFromAttrs copies what the flow says about the call (its
+// direction, the other party) to the call record.
 func (c *call) syncRecordFromAttrs() {
 	if d := c.attrs[callflow.AttrDirection]; d != "" {
 		c.record.Direction = d
@@ -555,20 +532,26 @@ func (c *call) syncRecordFromAttrs() {
 	}
 }
 
-// finish stops the recording, stores it and closes the call record.
+// saveRecord writes the call record as it stands.
+func (c *call) saveRecord() {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), 10*time.Second)
+	defer cancel()
+	if err := c.e.cfg.Store.UpdateCall(ctx, &c.record); err != nil {
+		c.log.Warn("call record not updated", "err", err)
+	}
+}
+
+// finish stores the recording still running and closes the call record
+// with status (and, with a stored recording, queues its processing).
 func (c *call) finish(status string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	now := time.Now().UTC()
-	c.recordMu.Lock()
-	rec := c.rec
-	c.rec = nil
-	c.recordMu.Unlock()
 	r := &c.record
 	r.EndedAt = &now
 	r.Status = status
 	if r.HangupCause == "" {
-		r.HangupCause = c.cause()
+		r.HangupCause = c.endCause
 	}
 	if o := c.attrs[callflow.AttrOutcome]; o != "" && !c.bridged {
 		r.HangupCause = o
@@ -576,24 +559,19 @@ func (c *call) finish(status string) {
 	if c.sipStatus != 0 {
 		r.SIPStatus = c.sipStatus
 	}
-	if rec != nil {
-		res, err := rec.Stop(r.RecordingState == store.RecordingStopped)
-		c.applyPauses(res.Pauses)
-		r.RecordingDurationMS = res.Duration.Milliseconds()
-		if err != nil {
-			c.log.Error("recording incomplete", "err", err)
-		}
-		if r.RecordingState != store.RecordingStopped {
-			r.RecordingState = store.RecordingComplete
-		}
-		if err := c.e.cfg.Blob.PutFile(ctx, r.RecordingKey, res.Path); err != nil {
-			c.log.Error("storing recording failed; it stays in the spool directory and is retried at start-up", "path", res.Path, "err", err)
+	recorded := false
+	if c.rec != nil {
+		rec := c.rec
+		c.rec = nil
+		res := rec.stopAndStore(ctx, false)
+		c.applyRecording(res)
+		if res.storeErr != nil {
 			r.Status = store.StatusActive // so Recover picks it up
-		} else {
-			c.log.Info("recording stored", "key", r.RecordingKey, "duration", res.Duration)
 		}
+		recorded = r.Status != store.StatusActive
+	} else if r.RecordingState == store.RecordingStopped {
+		recorded = true // the owner stopped it; it is stored
 	}
-	recorded := (rec != nil || c.stoppedEarly) && r.Status != store.StatusActive
 	if err := c.e.saveFinal(ctx, r, recorded); err != nil {
 		c.log.Error("call record not updated", "err", err)
 	}
@@ -610,28 +588,16 @@ func (c *call) finish(status string) {
 	c.e.cfg.Metrics.RTP(rx, lost, tx)
 }
 
-func (c *call) applyPauses(ps []recorder.Span) {
-	c.record.Pauses = c.record.Pauses[:0]
-	for _, p := range ps {
-		s := store.Span{Start: p.Start.UTC()}
-		if !p.End.IsZero() {
-			e := p.End.UTC()
-			s.End = &e
-		}
-		c.record.Pauses = append(c.record.Pauses, s)
-	}
-}
-
-func (c *call) saveRecord() {
-	if err := c.e.cfg.Store.UpdateCall(c.ctx, &c.record); err != nil {
-		c.log.Warn("call record not updated", "err", err)
-	}
-}
-
 func (c *call) spoolPath() string {
 	return filepath.Join(c.e.cfg.SpoolDir, c.id+".wav")
 }
 
-func (c *call) recordingKey() string {
-	return calls.RecordingKey(c.id, c.record.StartedAt)
+// normaliseCaller strips a SIP user part down to what callflow expects.
+func normaliseCaller(user string) string {
+	for i := 0; i < len(user); i++ {
+		if user[i] == ';' {
+			return user[:i]
+		}
+	}
+	return user
 }
