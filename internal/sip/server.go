@@ -65,8 +65,13 @@ type Server struct {
 	// handler is set by Serve before the sockets are served.
 	handler Handler
 	// inflight counts request handlers running, so that Serve closes the
-	// sockets only once every response has been written.
-	inflight sync.WaitGroup
+	// sockets only once every response has been written. stopping (under
+	// inflightMu) is set when Serve starts waiting: handlers that would
+	// start after that are not run, as a WaitGroup must not gain its first
+	// member while it is being waited for.
+	inflight   sync.WaitGroup
+	inflightMu sync.Mutex
+	stopping   bool
 
 	draining atomic.Bool
 
@@ -159,7 +164,13 @@ func NewServer(cfg Config) (*Server, error) {
 // tracked counts h in s.inflight while it runs.
 func (s *Server) tracked(h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		s.inflightMu.Lock()
+		if s.stopping {
+			s.inflightMu.Unlock()
+			return
+		}
 		s.inflight.Add(1)
+		s.inflightMu.Unlock()
 		defer s.inflight.Done()
 		h(req, tx)
 	}
@@ -168,7 +179,7 @@ func (s *Server) tracked(h sipgo.RequestHandler) sipgo.RequestHandler {
 // Serve answers SIP, handing admitted calls to h, until ctx is cancelled
 // or a socket fails. It then waits for the request handlers still running
 // (so responses already decided go out), up to closeWait, and closes the
-// sockets.
+// sockets; requests that arrive while it waits are not handled.
 func (s *Server) Serve(ctx context.Context, h Handler) error {
 	if h == nil {
 		s.Close()
@@ -199,6 +210,9 @@ const closeWait = 5 * time.Second
 
 // waitHandlers waits until no request handler runs, or d has passed.
 func (s *Server) waitHandlers(d time.Duration) {
+	s.inflightMu.Lock()
+	s.stopping = true
+	s.inflightMu.Unlock()
 	done := make(chan struct{})
 	go func() { s.inflight.Wait(); close(done) }()
 	t := time.NewTimer(d)

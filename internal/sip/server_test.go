@@ -3,10 +3,13 @@ package sip
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -264,4 +267,65 @@ func rebind(t *testing.T, addr string) {
 		t.Fatalf("TCP %s still bound: %v", addr, err)
 	}
 	l.Close()
+}
+
+// TestServeShutdownUnderLoad cancels Serve while requests keep arriving:
+// request handlers that start during shutdown must not race with Serve's
+// wait for the running ones (the race detector checks), and Serve must
+// still return and release the port.
+func TestServeShutdownUnderLoad(t *testing.T) {
+	addr := freeAddr(t)
+	s, err := NewServer(Config{Listen: addr, Logger: newTestLogger(t, slog.LevelError)})
+	if err != nil {
+		t.Fatalf("NewServer: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, newTestHandler()) }()
+	closed(t, s.Ready(), "server ready")
+
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	local := conn.LocalAddr().String()
+	stop := make(chan struct{})
+	sent := make(chan int, 1)
+	go func() {
+		n := 0
+		defer func() { sent <- n }()
+		for ; n < 200000; n++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			msg := "OPTIONS sip:" + addr + " SIP/2.0\r\n" +
+				"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-load" + strconv.Itoa(n) + "\r\n" +
+				"From: <sip:load@127.0.0.1>;tag=l" + strconv.Itoa(n) + "\r\n" +
+				"To: <sip:" + addr + ">\r\n" +
+				"Call-ID: load-" + strconv.Itoa(n) + "\r\n" +
+				"CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+			if _, err := conn.Write([]byte(msg)); err != nil {
+				return
+			}
+		}
+	}()
+	// Shut down once the server has answered some of them.
+	buf := make([]byte, 4096)
+	_ = conn.SetReadDeadline(time.Now().Add(waitFor))
+	for range 20 {
+		if _, err := conn.Read(buf); err != nil {
+			t.Fatalf("no answer to OPTIONS: %v", err)
+		}
+	}
+	cancel()
+	err = recv(t, served, "Serve to return")
+	close(stop)
+	if err != nil {
+		t.Fatalf("Serve returned %v", err)
+	}
+	recv(t, sent, "load generator to stop")
+	rebind(t, addr)
 }
