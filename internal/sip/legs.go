@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -68,8 +69,15 @@ func (l *InboundLeg) From() string {
 		if i, j := indexByte(v, '<'), indexByte(v, '>'); i >= 0 && j > i {
 			v = v[i+1 : j]
 		}
-		if err := sip.ParseUri(v, &u); err == nil && u.User != "" {
-			return u.User
+		if err := sip.ParseUri(v, &u); err == nil {
+			if u.User != "" {
+				return u.User
+			}
+			// tel: URIs (RFC 3966), common in P-Asserted-Identity, keep
+			// the number as the scheme-specific part.
+			if n, _, _ := strings.Cut(u.Raw(), ";"); u.Scheme == "tel" && n != "" {
+				return n
+			}
 		}
 	}
 	return l.req.From().Address.User
