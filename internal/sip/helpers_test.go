@@ -642,3 +642,44 @@ func attr(r slog.Record, key string) string {
 	})
 	return v
 }
+
+// inDialog sends method in the call's dialog (a re-INVITE or UPDATE, with
+// body as SDP when not nil) and returns the final response; a 2xx to a
+// re-INVITE is acknowledged.
+func (c *call) inDialog(t *testing.T, method sip.RequestMethod, body []byte) *sip.Response {
+	t.Helper()
+	req := sip.NewRequest(method, c.dlg.InviteResponse.Contact().Address)
+	if body != nil {
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		req.SetBody(body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	res, err := c.dlg.Do(ctx, req)
+	if err != nil {
+		t.Fatalf("%s: %v", method, err)
+	}
+	if method == sip.INVITE && res.IsSuccess() {
+		ack := sip.NewRequest(sip.ACK, c.dlg.InviteResponse.Contact().Address)
+		if err := c.dlg.WriteRequest(ack); err != nil {
+			t.Fatalf("ACK to re-INVITE: %v", err)
+		}
+	}
+	return res
+}
+
+// outOfDialog builds a request that claims a dialog nobody has (both tags
+// set, unknown Call-ID).
+func (p *peer) outOfDialog(method sip.RequestMethod, target sip.Uri) *sip.Request {
+	req := p.request(method, target)
+	req.To().Params.Add("tag", sip.GenerateTagN(10))
+	return req
+}
+
+// answer answers the call on leg in the background; the result (after the
+// caller's ACK) arrives on the returned channel.
+func answer(leg interface{ Answer([]byte) error }, sdp []byte) <-chan error {
+	errc := make(chan error, 1)
+	go func() { errc <- leg.Answer(sdp) }()
+	return errc
+}
