@@ -294,6 +294,48 @@ func TestInboundCancelAfterAnswer(t *testing.T) {
 	}
 }
 
+// TestInboundCancelRacesAnswer sends CANCEL and the 200 at the same time,
+// repeatedly: whichever wins, both ends must agree and the leg must end.
+func TestInboundCancelRacesAnswer(t *testing.T) {
+	ts := startServer(t)
+	phone := newPeer(t, "udp", peerHandlers{})
+	for i := range 20 {
+		c := phone.invite(ts, "+4930999", testSDP)
+		leg := ts.nextLeg(t)
+		if err := leg.Ringing(); err != nil {
+			t.Fatalf("Ringing: %v", err)
+		}
+		c.provisionalCode(t)
+		cancelled := make(chan *sip.Response, 1)
+		go func() { cancelled <- phone.cancel(c) }()
+		answered := answer(leg, answerSDP)
+		code, err := c.final(t)
+		if err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		recv(t, cancelled, "CANCEL response")
+		switch code {
+		case 200:
+			c.ack(t)
+			if err := recv(t, answered, "Answer"); err != nil {
+				t.Fatalf("round %d: caller got 200 but Answer failed: %v", i, err)
+			}
+			c.bye(t)
+			closed(t, leg.Done(), "leg Done after BYE")
+		case 487:
+			if err := recv(t, answered, "Answer"); err == nil {
+				t.Fatalf("round %d: caller got 487 but Answer succeeded", i)
+			}
+			closed(t, leg.Done(), "leg Done after CANCEL won")
+			if !leg.Cancelled() || leg.Answered() {
+				t.Fatalf("round %d: CANCEL won but Cancelled %v Answered %v", i, leg.Cancelled(), leg.Answered())
+			}
+		default:
+			t.Fatalf("round %d: INVITE final %d", i, code)
+		}
+	}
+}
+
 // TestUnmatchedCancel: a CANCEL for no pending INVITE gets 481.
 func TestUnmatchedCancel(t *testing.T) {
 	ts := startServer(t)
