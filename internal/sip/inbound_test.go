@@ -427,6 +427,7 @@ func TestInDialogUnknown(t *testing.T) {
 	}{
 		{"re-INVITE", sip.INVITE, testSDP},
 		{"UPDATE with SDP", sip.UPDATE, testSDP},
+		{"UPDATE without SDP", sip.UPDATE, nil},
 		{"BYE", sip.BYE, nil},
 	}
 	for _, tc := range tests {

@@ -393,6 +393,12 @@ func (s *Server) answerInDialog(tx sip.ServerTransaction, req *sip.Request, reof
 
 func (s *Server) handleUpdate(req *sip.Request, tx sip.ServerTransaction) {
 	if len(req.Body()) == 0 {
+		// Nothing to answer (a session timer refresh), but only within a
+		// dialog we have.
+		if s.inboundOf(req) == nil && s.outboundOf(req) == nil {
+			s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+			return
+		}
 		s.respond(tx, req, 200, "OK")
 		return
 	}
