@@ -247,6 +247,12 @@ type peer struct {
 
 	byes chan *sip.Request // BYEs received, after they were answered
 	acks chan *sip.Request // ACKs received
+
+	// For the trunk role: INVITEs received, CANCELs of them, and the
+	// dialogs of the calls it answered.
+	invites chan *sip.Request
+	cancels chan *sip.Request
+	dialogs chan *sipgo.DialogServerSession
 }
 
 // peerHandlers are the peer's answers to requests; nil ones get defaults
@@ -274,7 +280,9 @@ func newPeer(t *testing.T, transport string, hs peerHandlers) *peer {
 		t.Fatalf("peer server: %v", err)
 	}
 	p := &peer{t: t, transport: transport, ua: ua,
-		byes: make(chan *sip.Request, 16), acks: make(chan *sip.Request, 16)}
+		byes: make(chan *sip.Request, 16), acks: make(chan *sip.Request, 16),
+		invites: make(chan *sip.Request, 16), cancels: make(chan *sip.Request, 16),
+		dialogs: make(chan *sipgo.DialogServerSession, 16)}
 
 	var (
 		serve func() error
@@ -317,7 +325,19 @@ func newPeer(t *testing.T, transport string, hs peerHandlers) *peer {
 	p.uas = sipgo.NewDialogServerCache(p.cli, p.contact)
 
 	if hs.invite != nil {
-		srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) { hs.invite(p, req, tx) })
+		srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+			tx.OnCancel(func(r *sip.Request) {
+				select {
+				case p.cancels <- r:
+				default:
+				}
+			})
+			select {
+			case p.invites <- req:
+			default:
+			}
+			hs.invite(p, req, tx)
+		})
 	}
 	if hs.register != nil {
 		srv.OnRegister(func(req *sip.Request, tx sip.ServerTransaction) { hs.register(p, req, tx) })
