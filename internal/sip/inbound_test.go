@@ -186,26 +186,35 @@ func TestInboundHangupAnswered(t *testing.T) {
 }
 
 // TestInboundRemoteBye: the caller's BYE ends the leg, and its Reason is
-// readable through Cause() as soon as Done() is closed.
+// readable through Cause() as soon as Done() is closed (the runtime reads
+// it then). Each case runs several calls, as the order that matters is
+// decided by the scheduler.
 func TestInboundRemoteBye(t *testing.T) {
 	for _, reason := range []string{"", `Q.850;cause=16;text="Normal call clearing"`} {
 		t.Run(fmt.Sprintf("reason %q", reason), func(t *testing.T) {
 			ts := startServer(t)
 			phone := newPeer(t, "udp", peerHandlers{})
-			c, leg := establish(t, ts, phone)
-			var hdrs []sip.Header
-			if reason != "" {
-				hdrs = append(hdrs, sip.NewHeader("Reason", reason))
-			}
-			c.bye(t, hdrs...) // returns on the 200
-			closed(t, leg.Done(), "leg Done after the remote BYE")
-			if got := leg.Cause(); got != reason {
-				t.Errorf("Cause() = %q, want %q", got, reason)
-			}
-			if err := leg.Hangup(context.Background(), 0); err != nil {
-				t.Errorf("Hangup after remote BYE: %v", err)
+			for range 10 {
+				inboundRemoteBye(t, ts, phone, reason)
 			}
 		})
+	}
+}
+
+func inboundRemoteBye(t *testing.T, ts *testServer, phone *peer, reason string) {
+	t.Helper()
+	c, leg := establish(t, ts, phone)
+	var hdrs []sip.Header
+	if reason != "" {
+		hdrs = append(hdrs, sip.NewHeader("Reason", reason))
+	}
+	c.bye(t, hdrs...) // returns on the 200
+	closed(t, leg.Done(), "leg Done after the remote BYE")
+	if got := leg.Cause(); got != reason {
+		t.Errorf("Cause() = %q, want %q", got, reason)
+	}
+	if err := leg.Hangup(context.Background(), 0); err != nil {
+		t.Errorf("Hangup after remote BYE: %v", err)
 	}
 }
 

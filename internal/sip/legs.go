@@ -206,10 +206,13 @@ func (l *InboundLeg) Cause() string {
 	return l.cause
 }
 
-func (l *InboundLeg) setCause(c string) {
+// swapCause sets the cause and returns the one it replaces.
+func (l *InboundLeg) swapCause(c string) string {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	prev := l.cause
 	l.cause = c
-	l.mu.Unlock()
+	return prev
 }
 
 // DialRequest describes an outbound call through the trunk.
@@ -386,6 +389,16 @@ func (l *OutboundLeg) Cause() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.cause
+}
+
+// setCause records a non-empty cause of the leg's end.
+func (l *OutboundLeg) setCause(cause string) {
+	if cause == "" {
+		return
+	}
+	l.mu.Lock()
+	l.cause = cause
+	l.mu.Unlock()
 }
 
 func (l *OutboundLeg) markEnded(cause string) {

@@ -403,6 +403,47 @@ func TestDialValidNumbers(t *testing.T) {
 	}
 }
 
+// TestOutboundRemoteBye: the far end's BYE ends the leg, with its Reason
+// in Cause() as soon as Done() is closed (the runtime reads it then). Each
+// case runs several calls, as the order that matters is decided by the
+// scheduler.
+func TestOutboundRemoteBye(t *testing.T) {
+	for _, reason := range []string{"", `Q.850;cause=16;text="Normal call clearing"`} {
+		t.Run(fmt.Sprintf("reason %q", reason), func(t *testing.T) {
+			trunk := newPeer(t, "udp", peerHandlers{invite: trunkAnswers})
+			ts := startServer(t, withTrunk(trunk))
+			for range 10 {
+				outboundRemoteBye(t, ts, trunk, reason)
+			}
+		})
+	}
+}
+
+func outboundRemoteBye(t *testing.T, ts *testServer, trunk *peer, reason string) {
+	t.Helper()
+	leg, err := dial(context.Background(), ts, 0, nil)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	dlg := trunk.established(t)
+	bye := sip.NewRequest(sip.BYE, dlg.InviteRequest.Contact().Address)
+	if reason != "" {
+		bye.AppendHeader(sip.NewHeader("Reason", reason))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	if err := dlg.WriteBye(ctx, bye); err != nil {
+		t.Fatalf("trunk BYE: %v", err)
+	}
+	closed(t, leg.Done(), "leg Done after the remote BYE")
+	if got := leg.Cause(); got != reason {
+		t.Errorf("Cause() = %q, want %q", got, reason)
+	}
+	if err := leg.Hangup(context.Background(), 0); err != nil {
+		t.Errorf("Hangup after remote BYE: %v", err)
+	}
+}
+
 // TestOutboundReoffer: re-INVITE and UPDATE from the far end of an
 // outbound call are answered like those in inbound dialogs.
 func TestOutboundReoffer(t *testing.T) {

@@ -412,18 +412,22 @@ func (s *Server) handleAck(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (s *Server) handleBye(req *sip.Request, tx sip.ServerTransaction) {
+	// The cause is recorded before ReadBye ends the dialog: whoever waits
+	// on the leg's Done reads Cause at once.
 	if leg := s.inboundOf(req); leg != nil {
+		prev := leg.swapCause(byeCause(req))
 		if err := leg.dlg.ReadBye(req, tx); err != nil {
+			leg.swapCause(prev) // not a BYE for this dialog after all
 			s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		}
-		leg.setCause(byeCause(req))
 		return
 	}
 	if leg := s.outboundOf(req); leg != nil {
+		leg.setCause(byeCause(req))
 		if err := leg.dlg.ReadBye(req, tx); err != nil {
 			s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		}
-		leg.markEnded(byeCause(req))
+		leg.markEnded("")
 		return
 	}
 	s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
