@@ -297,7 +297,7 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*OutboundLeg, error) 
 	}
 	req.SetTransport(transport)
 
-	dlg, err := s.dialog.WriteInvite(ctx, req)
+	dlg, err := s.dialogFor(transport).WriteInvite(ctx, req)
 	if err != nil {
 		return nil, &DialError{Code: 503, Reason: "trunk unreachable: " + err.Error()}
 	}

@@ -127,6 +127,7 @@ func TestDialAnswered(t *testing.T) {
 	}{
 		{"udp", ""},
 		{"udp", "trunk.test"},
+		{"tcp", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.transport+"/"+tc.domain, func(t *testing.T) {
@@ -207,6 +208,33 @@ func TestDialAnswered(t *testing.T) {
 				t.Errorf("second Hangup: %v", err)
 			}
 		})
+	}
+}
+
+// TestTCPRequestsReachTheirPeer: with an inbound call up over TCP, an
+// outbound call to a TCP trunk goes to the trunk (not down the phone's
+// connection), and each leg's BYE reaches its own peer.
+func TestTCPRequestsReachTheirPeer(t *testing.T) {
+	trunk := newPeer(t, "tcp", peerHandlers{invite: trunkAnswers})
+	ts := startServer(t, withTrunk(trunk))
+	phone := newPeer(t, "tcp", peerHandlers{})
+	_, in := establish(t, ts, phone)
+
+	out, err := dial(context.Background(), ts, 0, nil)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	trunk.established(t)
+	if err := out.Hangup(context.Background(), 0); err != nil {
+		t.Fatalf("outbound Hangup: %v", err)
+	}
+	recv(t, trunk.byes, "BYE at the trunk")
+	if err := in.Hangup(context.Background(), 0); err != nil {
+		t.Fatalf("inbound Hangup: %v", err)
+	}
+	recv(t, phone.byes, "BYE at the phone")
+	if n := len(trunk.byes) + len(phone.byes); n != 0 {
+		t.Errorf("%d stray BYEs", n)
 	}
 }
 

@@ -61,6 +61,13 @@ type Server struct {
 	client  *sipgo.Client
 	dialog  sipgo.DialogUA
 	contact sip.ContactHeader
+	// tcpClient and tcpDialog send over TCP. They do not force the
+	// listening address as the local one: for TCP that would mean binding
+	// the listening port (which fails) or, once a peer has connected to
+	// us, writing to whichever connection was accepted last, whoever the
+	// request is for.
+	tcpClient *sipgo.Client
+	tcpDialog sipgo.DialogUA
 
 	// handler is set by Serve before the sockets are served.
 	handler Handler
@@ -123,18 +130,24 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sip: client: %w", err)
 	}
+	tcpClient, err := sipgo.NewClient(ua, sipgo.WithClientLogger(libLog), sipgo.WithClientHostname(host), sipgo.WithClientPort(port))
+	if err != nil {
+		return nil, fmt.Errorf("sip: client: %w", err)
+	}
 	s := &Server{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		ua:      ua,
-		srv:     srv,
-		client:  client,
-		inbound: map[string]*InboundLeg{},
-		outbnd:  map[string]*OutboundLeg{},
-		ready:   make(chan struct{}),
+		cfg:       cfg,
+		log:       cfg.Logger,
+		ua:        ua,
+		srv:       srv,
+		client:    client,
+		tcpClient: tcpClient,
+		inbound:   map[string]*InboundLeg{},
+		outbnd:    map[string]*OutboundLeg{},
+		ready:     make(chan struct{}),
 	}
 	s.contact = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "callrec", Host: host, Port: port}}
 	s.dialog = sipgo.DialogUA{Client: client, ContactHDR: s.contact}
+	s.tcpDialog = sipgo.DialogUA{Client: tcpClient, ContactHDR: s.contact}
 
 	s.udp, err = net.ListenPacket("udp", cfg.Listen)
 	if err != nil {
@@ -159,6 +172,22 @@ func NewServer(cfg Config) (*Server, error) {
 	srv.OnUpdate(s.tracked(s.handleUpdate))
 	srv.OnInfo(s.tracked(func(req *sip.Request, tx sip.ServerTransaction) { s.respond(tx, req, 200, "OK") }))
 	return s, nil
+}
+
+// clientFor is the client that sends over transport ("UDP", "TCP").
+func (s *Server) clientFor(transport string) *sipgo.Client {
+	if sip.NetworkToLower(transport) == "tcp" {
+		return s.tcpClient
+	}
+	return s.client
+}
+
+// dialogFor is the dialog user agent for dialogs over transport.
+func (s *Server) dialogFor(transport string) *sipgo.DialogUA {
+	if sip.NetworkToLower(transport) == "tcp" {
+		return &s.tcpDialog
+	}
+	return &s.dialog
 }
 
 // tracked counts h in s.inflight while it runs.
@@ -305,7 +334,7 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(tx, req, 400, "Bad Request (missing From, To or Contact)")
 		return
 	}
-	dlg, err := s.dialog.ReadInvite(req, tx)
+	dlg, err := s.dialogFor(req.Transport()).ReadInvite(req, tx)
 	if err != nil {
 		log.Warn("bad INVITE", "err", err)
 		s.respond(tx, req, 400, "Bad Request")
