@@ -9,15 +9,18 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-var answerSDP = []byte("v=0\r\no=callrec 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 41000 RTP/AVP 0\r\n")
+// answerSDP is the session description callrec answers with.
+func answerSDP() []byte {
+	return []byte("v=0\r\no=callrec 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 41000 RTP/AVP 0\r\n")
+}
 
 // establish calls the server from phone and answers the call, returning
 // both ends once the dialog is confirmed.
 func establish(t *testing.T, ts *testServer, phone *peer) (*call, *InboundLeg) {
 	t.Helper()
-	c := phone.invite(ts, "+4930999", testSDP)
+	c := phone.invite(ts, "+4930999", testSDP())
 	leg := ts.nextLeg(t)
-	answered := answer(leg, answerSDP)
+	answered := answer(leg, answerSDP())
 	if code, err := c.final(t); err != nil || code != 200 {
 		t.Fatalf("INVITE answered %d (%v), want 200", code, err)
 	}
@@ -36,7 +39,7 @@ func TestInboundAnswer(t *testing.T) {
 		t.Run(transport, func(t *testing.T) {
 			ts := startServer(t)
 			phone := newPeer(t, transport, peerHandlers{})
-			c := phone.invite(ts, "+4930999", testSDP)
+			c := phone.invite(ts, "+4930999", testSDP())
 			leg := ts.nextLeg(t)
 
 			if err := leg.Ringing(); err != nil {
@@ -45,11 +48,11 @@ func TestInboundAnswer(t *testing.T) {
 			if res := c.provisionalCode(t); res.StatusCode != 180 {
 				t.Fatalf("got %d, want 180", res.StatusCode)
 			}
-			if err := leg.Progress(answerSDP); err != nil {
+			if err := leg.Progress(answerSDP()); err != nil {
 				t.Fatalf("Progress: %v", err)
 			}
 			res := c.provisionalCode(t)
-			if res.StatusCode != 183 || string(res.Body()) != string(answerSDP) {
+			if res.StatusCode != 183 || string(res.Body()) != string(answerSDP()) {
 				t.Fatalf("got %d with body %q, want 183 with the SDP", res.StatusCode, res.Body())
 			}
 			if ct := res.ContentType(); ct == nil || ct.Value() != "application/sdp" {
@@ -59,12 +62,12 @@ func TestInboundAnswer(t *testing.T) {
 				t.Fatal("Answered() before Answer")
 			}
 
-			answered := answer(leg, answerSDP)
+			answered := answer(leg, answerSDP())
 			if code, err := c.final(t); err != nil || code != 200 {
 				t.Fatalf("INVITE answered %d (%v), want 200", code, err)
 			}
 			ok := c.dlg.InviteResponse
-			if string(ok.Body()) != string(answerSDP) {
+			if string(ok.Body()) != string(answerSDP()) {
 				t.Errorf("200 body %q, want the SDP answer", ok.Body())
 			}
 			if ct := ok.ContentType(); ct == nil || ct.Value() != "application/sdp" {
@@ -85,7 +88,7 @@ func TestInboundAnswer(t *testing.T) {
 			if !leg.Answered() || leg.Cancelled() {
 				t.Errorf("after answer: Answered %v Cancelled %v", leg.Answered(), leg.Cancelled())
 			}
-			if err := leg.Answer(answerSDP); err != nil {
+			if err := leg.Answer(answerSDP()); err != nil {
 				t.Errorf("second Answer: %v", err)
 			}
 			if isClosed(leg.Done()) {
@@ -119,7 +122,7 @@ func TestInboundHangupUnanswered(t *testing.T) {
 		t.Run(fmt.Sprint(tc.code), func(t *testing.T) {
 			ts := startServer(t)
 			phone := newPeer(t, "udp", peerHandlers{})
-			c := phone.invite(ts, "+4930999", testSDP)
+			c := phone.invite(ts, "+4930999", testSDP())
 			leg := ts.nextLeg(t)
 			if err := leg.Ringing(); err != nil {
 				t.Fatalf("Ringing: %v", err)
@@ -225,7 +228,7 @@ func TestInboundCancel(t *testing.T) {
 		t.Run(fmt.Sprintf("ringing=%v", ringing), func(t *testing.T) {
 			ts := startServer(t)
 			phone := newPeer(t, "udp", peerHandlers{})
-			c := phone.invite(ts, "+4930999", testSDP)
+			c := phone.invite(ts, "+4930999", testSDP())
 			leg := ts.nextLeg(t)
 			if ringing {
 				if err := leg.Ringing(); err != nil {
@@ -253,7 +256,7 @@ func TestInboundCancel(t *testing.T) {
 				t.Error("Answered() true after CANCEL")
 			}
 			// What the runtime does next must be harmless.
-			if err := leg.Answer(answerSDP); err == nil {
+			if err := leg.Answer(answerSDP()); err == nil {
 				t.Error("Answer after CANCEL succeeded")
 			}
 			if err := leg.Hangup(context.Background(), 0); err != nil {
@@ -271,9 +274,9 @@ func TestInboundCancelAfterAnswer(t *testing.T) {
 		t.Run(fmt.Sprintf("afterAck=%v", afterAck), func(t *testing.T) {
 			ts := startServer(t)
 			phone := newPeer(t, "udp", peerHandlers{})
-			c := phone.invite(ts, "+4930999", testSDP)
+			c := phone.invite(ts, "+4930999", testSDP())
 			leg := ts.nextLeg(t)
-			answered := answer(leg, answerSDP)
+			answered := answer(leg, answerSDP())
 			if code, err := c.final(t); err != nil || code != 200 {
 				t.Fatalf("INVITE answered %d (%v)", code, err)
 			}
@@ -309,7 +312,7 @@ func TestInboundCancelRacesAnswer(t *testing.T) {
 	ts := startServer(t)
 	phone := newPeer(t, "udp", peerHandlers{})
 	for i := range 20 {
-		c := phone.invite(ts, "+4930999", testSDP)
+		c := phone.invite(ts, "+4930999", testSDP())
 		leg := ts.nextLeg(t)
 		if err := leg.Ringing(); err != nil {
 			t.Fatalf("Ringing: %v", err)
@@ -317,7 +320,7 @@ func TestInboundCancelRacesAnswer(t *testing.T) {
 		c.provisionalCode(t)
 		cancelled := make(chan *sip.Response, 1)
 		go func() { cancelled <- phone.cancel(c) }()
-		answered := answer(leg, answerSDP)
+		answered := answer(leg, answerSDP())
 		code, err := c.final(t)
 		if err != nil {
 			t.Fatalf("round %d: %v", i, err)
@@ -368,8 +371,8 @@ func TestInboundReoffer(t *testing.T) {
 		wantCode int
 		wantBody []byte
 	}{
-		{name: "re-INVITE", method: sip.INVITE, body: offer, reoffer: echoReoffer, wantCode: 200, wantBody: answerSDP},
-		{name: "UPDATE", method: sip.UPDATE, body: offer, reoffer: echoReoffer, wantCode: 200, wantBody: answerSDP},
+		{name: "re-INVITE", method: sip.INVITE, body: offer, reoffer: echoReoffer, wantCode: 200, wantBody: answerSDP()},
+		{name: "UPDATE", method: sip.UPDATE, body: offer, reoffer: echoReoffer, wantCode: 200, wantBody: answerSDP()},
 		{name: "re-INVITE refused", method: sip.INVITE, body: offer, reoffer: failReoffer, wantCode: 488},
 		{name: "UPDATE refused", method: sip.UPDATE, body: offer, reoffer: failReoffer, wantCode: 488},
 		{name: "re-INVITE without media session", method: sip.INVITE, body: offer, wantCode: 488},
@@ -403,7 +406,7 @@ func TestInboundReoffer(t *testing.T) {
 	}
 }
 
-func echoReoffer([]byte) ([]byte, error) { return answerSDP, nil }
+func echoReoffer([]byte) ([]byte, error) { return answerSDP(), nil }
 
 func failReoffer([]byte) ([]byte, error) { return nil, errors.New("codec not supported") }
 
@@ -434,8 +437,8 @@ func TestInDialogUnknown(t *testing.T) {
 		method sip.RequestMethod
 		body   []byte
 	}{
-		{"re-INVITE", sip.INVITE, testSDP},
-		{"UPDATE with SDP", sip.UPDATE, testSDP},
+		{"re-INVITE", sip.INVITE, testSDP()},
+		{"UPDATE with SDP", sip.UPDATE, testSDP()},
 		{"UPDATE without SDP", sip.UPDATE, nil},
 		{"BYE", sip.BYE, nil},
 	}

@@ -23,22 +23,24 @@ func rawOptions(transport, local, target string, n int) string {
 		target, transport, local, n, n, target, n)
 }
 
-// malformed are datagrams and stream contents that are not valid SIP.
-var malformed = []struct{ name, data string }{
-	{"binary", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"},
-	{"text", "GET / HTTP/1.1\r\nHost: callrec\r\n\r\n"},
-	{"bad start line", "INVITE\r\n\r\n"},
-	{"bad SIP version", "INVITE sip:+4930999@127.0.0.1 SIP/9.9\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-x\r\n\r\n"},
-	{"truncated INVITE", "INVITE sip:+4930999@127.0.0.1 SIP/2.0\r\n" +
-		"Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-trunc\r\n" +
-		"From: <sip:+4930111@127.0.0.1>;tag=t\r\nTo: <sip:+4930999@127"},
-	{"INVITE cut inside its body", "INVITE sip:+4930999@127.0.0.1 SIP/2.0\r\n" +
-		"Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-body\r\n" +
-		"From: <sip:+4930111@127.0.0.1>;tag=t\r\nTo: <sip:+4930999@127.0.0.1>\r\n" +
-		"Call-ID: body@127.0.0.1\r\nCSeq: 1 INVITE\r\nContact: <sip:+4930111@127.0.0.1:5999>\r\n" +
-		"Content-Type: application/sdp\r\nContent-Length: 400\r\n\r\nv=0\r\no=- 1 1 IN IP4"},
-	{"INVITE without Call-ID and CSeq", "INVITE sip:+4930999@127.0.0.1 SIP/2.0\r\n" +
-		"Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-nocseq\r\nContent-Length: 0\r\n\r\n"},
+// malformedInputs are datagrams and stream contents that are not valid SIP.
+func malformedInputs() []struct{ name, data string } {
+	return []struct{ name, data string }{
+		{"binary", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"},
+		{"text", "GET / HTTP/1.1\r\nHost: callrec\r\n\r\n"},
+		{"bad start line", "INVITE\r\n\r\n"},
+		{"bad SIP version", "INVITE sip:+4930999@127.0.0.1 SIP/9.9\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-x\r\n\r\n"},
+		{"truncated INVITE", "INVITE sip:+4930999@127.0.0.1 SIP/2.0\r\n" +
+			"Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-trunc\r\n" +
+			"From: <sip:+4930111@127.0.0.1>;tag=t\r\nTo: <sip:+4930999@127"},
+		{"INVITE cut inside its body", "INVITE sip:+4930999@127.0.0.1 SIP/2.0\r\n" +
+			"Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-body\r\n" +
+			"From: <sip:+4930111@127.0.0.1>;tag=t\r\nTo: <sip:+4930999@127.0.0.1>\r\n" +
+			"Call-ID: body@127.0.0.1\r\nCSeq: 1 INVITE\r\nContact: <sip:+4930111@127.0.0.1:5999>\r\n" +
+			"Content-Type: application/sdp\r\nContent-Length: 400\r\n\r\nv=0\r\no=- 1 1 IN IP4"},
+		{"INVITE without Call-ID and CSeq", "INVITE sip:+4930999@127.0.0.1 SIP/2.0\r\n" +
+			"Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-nocseq\r\nContent-Length: 0\r\n\r\n"},
+	}
 }
 
 // TestMalformedUDP: garbage and truncated messages over UDP crash
@@ -54,7 +56,7 @@ func TestMalformedUDP(t *testing.T) {
 	}
 	defer conn.Close()
 	for range 3 {
-		for _, m := range malformed {
+		for _, m := range malformedInputs() {
 			if _, err := conn.Write([]byte(m.data)); err != nil {
 				t.Fatalf("%s: %v", m.name, err)
 			}
@@ -79,7 +81,7 @@ func TestMalformedUDP(t *testing.T) {
 
 	// A real call still goes through.
 	phone := newPeer(t, "udp", peerHandlers{})
-	c := phone.invite(ts, "+4930999", testSDP)
+	c := phone.invite(ts, "+4930999", testSDP())
 	leg := ts.nextLeg(t)
 	if err := leg.Hangup(context.Background(), 486); err != nil {
 		t.Fatal(err)
@@ -105,7 +107,7 @@ func TestMalformedTCP(t *testing.T) {
 	goodR := bufio.NewReader(good)
 	options(t, good, goodR, ts.addr, 100)
 
-	for i, m := range malformed {
+	for i, m := range malformedInputs() {
 		c, err := net.Dial("tcp", ts.addr)
 		if err != nil {
 			t.Fatal(err)

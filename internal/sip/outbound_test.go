@@ -11,9 +11,15 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-var trunkSDP = []byte("v=0\r\no=trunk 7 7 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 42000 RTP/AVP 0\r\n")
+// trunkSDP is the trunk's answer to a dialled call.
+func trunkSDP() []byte {
+	return []byte("v=0\r\no=trunk 7 7 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 42000 RTP/AVP 0\r\n")
+}
 
-var earlySDP = []byte("v=0\r\no=trunk 7 6 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 42002 RTP/AVP 0\r\n")
+// earlySDP is the trunk's early media (183).
+func earlySDP() []byte {
+	return []byte("v=0\r\no=trunk 7 6 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 42002 RTP/AVP 0\r\n")
+}
 
 // withTrunk points the server at trunk for Dial and Register.
 func withTrunk(trunk *peer) serverOpts {
@@ -46,7 +52,7 @@ func trunkAnswersAfter(seen <-chan int) func(*peer, *sip.Request, sip.ServerTran
 			return
 		}
 		if seen != nil {
-			_ = dlg.Respond(183, "Session Progress", earlySDP, sip.NewHeader("Content-Type", "application/sdp"))
+			_ = dlg.Respond(183, "Session Progress", earlySDP(), sip.NewHeader("Content-Type", "application/sdp"))
 			<-seen
 			_ = dlg.Respond(180, "Ringing", nil)
 			<-seen
@@ -57,7 +63,7 @@ func trunkAnswersAfter(seen <-chan int) func(*peer, *sip.Request, sip.ServerTran
 
 // trunkAnswer sends the trunk's 200 and waits for the ACK.
 func trunkAnswer(p *peer, dlg *sipgo.DialogServerSession) {
-	if err := dlg.RespondSDP(trunkSDP); err != nil {
+	if err := dlg.RespondSDP(trunkSDP()); err != nil {
 		p.t.Errorf("trunk 200: %v", err)
 		return
 	}
@@ -114,7 +120,7 @@ type progress struct {
 
 // dial places a call through ts to +4930555 from +4930444.
 func dial(ctx context.Context, ts *testServer, timeout time.Duration, onProgress func(int, []byte)) (*OutboundLeg, error) {
-	return ts.Dial(ctx, DialRequest{To: "+4930555", CallerID: "+4930444", SDP: testSDP, Timeout: timeout, OnProgress: onProgress})
+	return ts.Dial(ctx, DialRequest{To: "+4930555", CallerID: "+4930444", SDP: testSDP(), Timeout: timeout, OnProgress: onProgress})
 }
 
 // TestDialAnswered places a call that the trunk answers and checks the
@@ -166,19 +172,19 @@ func TestDialAnswered(t *testing.T) {
 			if ct := inv.Contact(); ct == nil || ct.Address.HostPort() != ts.addr {
 				t.Errorf("Contact %v, want ours at %s", ct, ts.addr)
 			}
-			if string(inv.Body()) != string(testSDP) {
+			if string(inv.Body()) != string(testSDP()) {
 				t.Errorf("INVITE body %q, want the offer", inv.Body())
 			}
 			if ct := inv.ContentType(); ct == nil || ct.Value() != "application/sdp" {
 				t.Errorf("INVITE Content-Type %v", ct)
 			}
-			want := []progress{{183, string(earlySDP)}, {180, ""}}
+			want := []progress{{183, string(earlySDP())}, {180, ""}}
 			if fmt.Sprint(seen) != fmt.Sprint(want) {
 				t.Errorf("OnProgress saw %v, want %v", seen, want)
 			}
 			dlg := trunk.established(t)
 
-			if string(leg.RemoteSDP()) != string(trunkSDP) {
+			if string(leg.RemoteSDP()) != string(trunkSDP()) {
 				t.Errorf("RemoteSDP %q, want the trunk's", leg.RemoteSDP())
 			}
 			if leg.Source() == "" {
@@ -329,7 +335,7 @@ func TestDialDigest(t *testing.T) {
 				if msg := checkDigest(second, tc.proxy); msg != "" {
 					t.Errorf("authenticated INVITE: %s", msg)
 				}
-				if string(leg.RemoteSDP()) != string(trunkSDP) {
+				if string(leg.RemoteSDP()) != string(trunkSDP()) {
 					t.Errorf("RemoteSDP %q", leg.RemoteSDP())
 				}
 				trunk.established(t)
@@ -411,7 +417,7 @@ func TestDialInvalid(t *testing.T) {
 				opts = append(opts, func(c *Config) { c.TrunkAddress = tc.trunkAddr })
 			}
 			ts := startServer(t, opts...)
-			leg, err := ts.Dial(context.Background(), DialRequest{To: tc.to, CallerID: tc.from, SDP: testSDP})
+			leg, err := ts.Dial(context.Background(), DialRequest{To: tc.to, CallerID: tc.from, SDP: testSDP()})
 			if de := dialError(t, leg, err); de.Code != tc.wantCode {
 				t.Fatalf("DialError %+v, want %d", de, tc.wantCode)
 			}
@@ -484,8 +490,8 @@ func TestOutboundReoffer(t *testing.T) {
 		wantCode int
 		wantBody []byte
 	}{
-		{name: "re-INVITE", method: sip.INVITE, body: offer, reoffer: echoReoffer, wantCode: 200, wantBody: answerSDP},
-		{name: "UPDATE", method: sip.UPDATE, body: offer, reoffer: echoReoffer, wantCode: 200, wantBody: answerSDP},
+		{name: "re-INVITE", method: sip.INVITE, body: offer, reoffer: echoReoffer, wantCode: 200, wantBody: answerSDP()},
+		{name: "UPDATE", method: sip.UPDATE, body: offer, reoffer: echoReoffer, wantCode: 200, wantBody: answerSDP()},
 		{name: "re-INVITE refused", method: sip.INVITE, body: offer, reoffer: failReoffer, wantCode: 488},
 		{name: "UPDATE without media session", method: sip.UPDATE, body: offer, wantCode: 488},
 		{name: "UPDATE without SDP", method: sip.UPDATE, reoffer: failReoffer, wantCode: 200},

@@ -14,7 +14,11 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-var testSDP = []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+// testSDP is the offer the caller (or callrec, dialling) sends; a fresh
+// copy each time, so no test can change another's.
+func testSDP() []byte {
+	return []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+}
 
 // TestInviteRejected covers every way an initial INVITE is refused before
 // a call starts: the response code, Retry-After where the caller may come
@@ -47,7 +51,7 @@ func TestInviteRejected(t *testing.T) {
 			phone := newPeer(t, "udp", peerHandlers{})
 			req := phone.request(sip.INVITE, ts.uri("+4930999"))
 			req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-			req.SetBody(testSDP)
+			req.SetBody(testSDP())
 			if tc.strip != "" {
 				req.RemoveHeader(tc.strip)
 			}
@@ -105,7 +109,7 @@ func TestInviteAdmitted(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := startServer(t)
 			phone := newPeer(t, "udp", peerHandlers{})
-			c := phone.invite(ts, "+4930999", testSDP, tc.hdrs...)
+			c := phone.invite(ts, "+4930999", testSDP(), tc.hdrs...)
 			leg := ts.nextLeg(t)
 			if got := leg.From(); got != tc.wantFrom {
 				t.Errorf("From() = %q, want %q", got, tc.wantFrom)
@@ -119,7 +123,7 @@ func TestInviteAdmitted(t *testing.T) {
 			if got, want := leg.CallID(), c.dlg.InviteRequest.CallID().Value(); got != want {
 				t.Errorf("CallID() = %q, want %q", got, want)
 			}
-			if got := string(leg.RemoteSDP()); got != string(testSDP) {
+			if got := string(leg.RemoteSDP()); got != string(testSDP()) {
 				t.Errorf("RemoteSDP() = %q, want the offer", got)
 			}
 			if leg.Answered() || leg.Cancelled() {
