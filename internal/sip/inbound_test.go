@@ -457,3 +457,27 @@ func TestInDialogUnknown(t *testing.T) {
 		})
 	}
 }
+
+// TestDrainKeepsCalls: draining refuses new calls but leaves those in
+// progress alone: their re-INVITEs are answered and they end normally.
+func TestDrainKeepsCalls(t *testing.T) {
+	ts := startServer(t)
+	phone := newPeer(t, "udp", peerHandlers{})
+	c, leg := establish(t, ts, phone)
+	leg.SetReoffer(echoReoffer)
+	ts.Drain()
+
+	req := phone.request(sip.INVITE, ts.uri("+4930999"))
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(testSDP())
+	if res := phone.do(req); res.StatusCode != 503 {
+		t.Fatalf("new INVITE while draining answered %d, want 503", res.StatusCode)
+	}
+	res := c.inDialog(t, sip.INVITE, testSDP())
+	checkReofferAnswer(t, res, 200, answerSDP(), ts.addr)
+	if err := leg.Hangup(context.Background(), 503); err != nil {
+		t.Fatalf("Hangup: %v", err)
+	}
+	recv(t, phone.byes, "BYE at the phone")
+	closed(t, leg.Done(), "leg Done")
+}

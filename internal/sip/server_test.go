@@ -87,6 +87,7 @@ func TestInviteAdmitted(t *testing.T) {
 	tests := []struct {
 		name     string
 		hdrs     []sip.Header
+		ruser    string // Request-URI user; "-" for none
 		wantFrom string
 		wantTo   string
 	}{
@@ -104,12 +105,19 @@ func TestInviteAdmitted(t *testing.T) {
 		{name: "Request-URI user wins over To", hdrs: []sip.Header{from("+4930111"),
 			&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: "callrec", Host: "127.0.0.1"}, Params: sip.NewParams()}},
 			wantFrom: "+4930111", wantTo: "+4930999"},
+		{name: "To when the Request-URI has no user", ruser: "-", hdrs: []sip.Header{from("+4930111"),
+			&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: "+4930888", Host: "127.0.0.1"}, Params: sip.NewParams()}},
+			wantFrom: "+4930111", wantTo: "+4930888"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := startServer(t)
 			phone := newPeer(t, "udp", peerHandlers{})
-			c := phone.invite(ts, "+4930999", testSDP(), tc.hdrs...)
+			ruser := "+4930999"
+			if tc.ruser == "-" {
+				ruser = ""
+			}
+			c := phone.invite(ts, ruser, testSDP(), tc.hdrs...)
 			leg := ts.nextLeg(t)
 			if got := leg.From(); got != tc.wantFrom {
 				t.Errorf("From() = %q, want %q", got, tc.wantFrom)
