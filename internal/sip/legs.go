@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,11 +23,18 @@ type InboundLeg struct {
 	final     chan struct{}
 	finalOnce sync.Once
 
+	// done is closed when the dialog ends, or when a CANCEL that crossed
+	// our 200 OK left the call unanswered (sipgo then never ends the
+	// dialog, as it had already marked it established).
+	done     chan struct{}
+	doneOnce sync.Once
+
 	reofferSlot
 
-	mu       sync.Mutex
-	answered bool
-	cause    string
+	mu        sync.Mutex
+	answered  bool
+	cancelled bool // CANCEL won against Answer
+	cause     string
 }
 
 // reofferSlot holds the function that answers in-dialog offers
@@ -54,8 +62,12 @@ func (r *reofferSlot) onReoffer(offer []byte) ([]byte, error) {
 }
 
 func newInboundLeg(s *Server, req *sip.Request, dlg *sipgo.DialogServerSession) *InboundLeg {
-	return &InboundLeg{s: s, req: req, dlg: dlg, final: make(chan struct{})}
+	l := &InboundLeg{s: s, req: req, dlg: dlg, final: make(chan struct{}), done: make(chan struct{})}
+	context.AfterFunc(dlg.Context(), l.end)
+	return l
 }
+
+func (l *InboundLeg) end() { l.doneOnce.Do(func() { close(l.done) }) }
 
 // CallID is the SIP Call-ID of the leg.
 func (l *InboundLeg) CallID() string { return callID(l.req) }
@@ -68,8 +80,15 @@ func (l *InboundLeg) From() string {
 		if i, j := indexByte(v, '<'), indexByte(v, '>'); i >= 0 && j > i {
 			v = v[i+1 : j]
 		}
-		if err := sip.ParseUri(v, &u); err == nil && u.User != "" {
-			return u.User
+		if err := sip.ParseUri(v, &u); err == nil {
+			if u.User != "" {
+				return u.User
+			}
+			// tel: URIs (RFC 3966), common in P-Asserted-Identity, keep
+			// the number as the scheme-specific part.
+			if n, _, _ := strings.Cut(u.Raw(), ";"); u.Scheme == "tel" && n != "" {
+				return n
+			}
 		}
 	}
 	return l.req.From().Address.User
@@ -111,6 +130,15 @@ func (l *InboundLeg) Answer(sdp []byte) error {
 	// established.
 	defer l.finalOnce.Do(func() { close(l.final) })
 	if err := l.dlg.RespondSDP(sdp); err != nil {
+		if errors.Is(err, sip.ErrTransactionCanceled) {
+			// The caller's CANCEL was taken after sipgo marked the dialog
+			// established but before the 200 went out: the caller got
+			// 487, and the dialog will never end by itself.
+			l.mu.Lock()
+			l.answered, l.cancelled = false, true
+			l.mu.Unlock()
+			l.end()
+		}
 		return fmt.Errorf("answer: %w", err)
 	}
 	return nil
@@ -139,7 +167,7 @@ func (l *InboundLeg) Reject(code int, reason string) error {
 // was answered, else a final error response with code.
 func (l *InboundLeg) Hangup(ctx context.Context, code int) error {
 	select {
-	case <-l.dlg.Context().Done():
+	case <-l.done:
 		return nil
 	default:
 	}
@@ -161,11 +189,14 @@ func (l *InboundLeg) Hangup(ctx context.Context, code int) error {
 }
 
 // Done is closed when the leg has ended (BYE, CANCEL, final response).
-func (l *InboundLeg) Done() <-chan struct{} { return l.dlg.Context().Done() }
+func (l *InboundLeg) Done() <-chan struct{} { return l.done }
 
 // Cancelled reports whether the caller cancelled before an answer.
 func (l *InboundLeg) Cancelled() bool {
-	return errors.Is(context.Cause(l.dlg.Context()), sip.ErrTransactionCanceled)
+	l.mu.Lock()
+	c := l.cancelled
+	l.mu.Unlock()
+	return c || errors.Is(context.Cause(l.dlg.Context()), sip.ErrTransactionCanceled)
 }
 
 // Cause is the BYE Reason header value the remote side gave, if any.
@@ -175,10 +206,13 @@ func (l *InboundLeg) Cause() string {
 	return l.cause
 }
 
-func (l *InboundLeg) setCause(c string) {
+// swapCause sets the cause and returns the one it replaces.
+func (l *InboundLeg) swapCause(c string) string {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	prev := l.cause
 	l.cause = c
-	l.mu.Unlock()
+	return prev
 }
 
 // DialRequest describes an outbound call through the trunk.
@@ -263,7 +297,7 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*OutboundLeg, error) 
 	}
 	req.SetTransport(transport)
 
-	dlg, err := s.dialog.WriteInvite(ctx, req)
+	dlg, err := s.dialogFor(transport).WriteInvite(ctx, req)
 	if err != nil {
 		return nil, &DialError{Code: 503, Reason: "trunk unreachable: " + err.Error()}
 	}
@@ -355,6 +389,16 @@ func (l *OutboundLeg) Cause() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.cause
+}
+
+// setCause records a non-empty cause of the leg's end.
+func (l *OutboundLeg) setCause(cause string) {
+	if cause == "" {
+		return
+	}
+	l.mu.Lock()
+	l.cause = cause
+	l.mu.Unlock()
 }
 
 func (l *OutboundLeg) markEnded(cause string) {

@@ -53,12 +53,13 @@ func (s *Server) Register(ctx context.Context, expiry time.Duration) (time.Durat
 	if s.cfg.TrunkTransport == "tcp" {
 		req.SetTransport("TCP")
 	}
-	res, err := s.client.Do(ctx, req)
+	client := s.clientFor(req.Transport())
+	res, err := client.Do(ctx, req)
 	if err != nil {
 		return 0, fmt.Errorf("register: %w", err)
 	}
 	if (res.StatusCode == 401 || res.StatusCode == 407) && s.cfg.Password != "" {
-		res, err = s.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: s.cfg.Username, Password: s.cfg.Password})
+		res, err = client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: s.cfg.Username, Password: s.cfg.Password})
 		if err != nil {
 			return 0, fmt.Errorf("register (authenticated): %w", err)
 		}

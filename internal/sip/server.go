@@ -61,12 +61,24 @@ type Server struct {
 	client  *sipgo.Client
 	dialog  sipgo.DialogUA
 	contact sip.ContactHeader
+	// tcpClient and tcpDialog send over TCP. They do not force the
+	// listening address as the local one: for TCP that would mean binding
+	// the listening port (which fails) or, once a peer has connected to
+	// us, writing to whichever connection was accepted last, whoever the
+	// request is for.
+	tcpClient *sipgo.Client
+	tcpDialog sipgo.DialogUA
 
 	// handler is set by Serve before the sockets are served.
 	handler Handler
 	// inflight counts request handlers running, so that Serve closes the
-	// sockets only once every response has been written.
-	inflight sync.WaitGroup
+	// sockets only once every response has been written. stopping (under
+	// inflightMu) is set when Serve starts waiting: handlers that would
+	// start after that are not run, as a WaitGroup must not gain its first
+	// member while it is being waited for.
+	inflight   sync.WaitGroup
+	inflightMu sync.Mutex
+	stopping   bool
 
 	draining atomic.Bool
 
@@ -118,18 +130,24 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sip: client: %w", err)
 	}
+	tcpClient, err := sipgo.NewClient(ua, sipgo.WithClientLogger(libLog), sipgo.WithClientHostname(host), sipgo.WithClientPort(port))
+	if err != nil {
+		return nil, fmt.Errorf("sip: client: %w", err)
+	}
 	s := &Server{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		ua:      ua,
-		srv:     srv,
-		client:  client,
-		inbound: map[string]*InboundLeg{},
-		outbnd:  map[string]*OutboundLeg{},
-		ready:   make(chan struct{}),
+		cfg:       cfg,
+		log:       cfg.Logger,
+		ua:        ua,
+		srv:       srv,
+		client:    client,
+		tcpClient: tcpClient,
+		inbound:   map[string]*InboundLeg{},
+		outbnd:    map[string]*OutboundLeg{},
+		ready:     make(chan struct{}),
 	}
 	s.contact = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "callrec", Host: host, Port: port}}
 	s.dialog = sipgo.DialogUA{Client: client, ContactHDR: s.contact}
+	s.tcpDialog = sipgo.DialogUA{Client: tcpClient, ContactHDR: s.contact}
 
 	s.udp, err = net.ListenPacket("udp", cfg.Listen)
 	if err != nil {
@@ -156,10 +174,32 @@ func NewServer(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// clientFor is the client that sends over transport ("UDP", "TCP").
+func (s *Server) clientFor(transport string) *sipgo.Client {
+	if sip.NetworkToLower(transport) == "tcp" {
+		return s.tcpClient
+	}
+	return s.client
+}
+
+// dialogFor is the dialog user agent for dialogs over transport.
+func (s *Server) dialogFor(transport string) *sipgo.DialogUA {
+	if sip.NetworkToLower(transport) == "tcp" {
+		return &s.tcpDialog
+	}
+	return &s.dialog
+}
+
 // tracked counts h in s.inflight while it runs.
 func (s *Server) tracked(h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		s.inflightMu.Lock()
+		if s.stopping {
+			s.inflightMu.Unlock()
+			return
+		}
 		s.inflight.Add(1)
+		s.inflightMu.Unlock()
 		defer s.inflight.Done()
 		h(req, tx)
 	}
@@ -168,7 +208,7 @@ func (s *Server) tracked(h sipgo.RequestHandler) sipgo.RequestHandler {
 // Serve answers SIP, handing admitted calls to h, until ctx is cancelled
 // or a socket fails. It then waits for the request handlers still running
 // (so responses already decided go out), up to closeWait, and closes the
-// sockets.
+// sockets; requests that arrive while it waits are not handled.
 func (s *Server) Serve(ctx context.Context, h Handler) error {
 	if h == nil {
 		s.Close()
@@ -199,6 +239,9 @@ const closeWait = 5 * time.Second
 
 // waitHandlers waits until no request handler runs, or d has passed.
 func (s *Server) waitHandlers(d time.Duration) {
+	s.inflightMu.Lock()
+	s.stopping = true
+	s.inflightMu.Unlock()
 	done := make(chan struct{})
 	go func() { s.inflight.Wait(); close(done) }()
 	t := time.NewTimer(d)
@@ -291,7 +334,7 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(tx, req, 400, "Bad Request (missing From, To or Contact)")
 		return
 	}
-	dlg, err := s.dialog.ReadInvite(req, tx)
+	dlg, err := s.dialogFor(req.Transport()).ReadInvite(req, tx)
 	if err != nil {
 		log.Warn("bad INVITE", "err", err)
 		s.respond(tx, req, 400, "Bad Request")
@@ -379,6 +422,12 @@ func (s *Server) answerInDialog(tx sip.ServerTransaction, req *sip.Request, reof
 
 func (s *Server) handleUpdate(req *sip.Request, tx sip.ServerTransaction) {
 	if len(req.Body()) == 0 {
+		// Nothing to answer (a session timer refresh), but only within a
+		// dialog we have.
+		if s.inboundOf(req) == nil && s.outboundOf(req) == nil {
+			s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+			return
+		}
 		s.respond(tx, req, 200, "OK")
 		return
 	}
@@ -392,18 +441,22 @@ func (s *Server) handleAck(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (s *Server) handleBye(req *sip.Request, tx sip.ServerTransaction) {
+	// The cause is recorded before ReadBye ends the dialog: whoever waits
+	// on the leg's Done reads Cause at once.
 	if leg := s.inboundOf(req); leg != nil {
+		prev := leg.swapCause(byeCause(req))
 		if err := leg.dlg.ReadBye(req, tx); err != nil {
+			leg.swapCause(prev) // not a BYE for this dialog after all
 			s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		}
-		leg.setCause(byeCause(req))
 		return
 	}
 	if leg := s.outboundOf(req); leg != nil {
+		leg.setCause(byeCause(req))
 		if err := leg.dlg.ReadBye(req, tx); err != nil {
 			s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		}
-		leg.markEnded(byeCause(req))
+		leg.markEnded("")
 		return
 	}
 	s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
