@@ -1,11 +1,16 @@
 package callflow
 
+import "fmt"
+
 // Digit collection settings of the flow's prompts.
 const (
-	// pinRegex accepts the owner's PIN as typed; the handler compares it.
-	pinRegex     = `^[0-9]{1,12}$`
+	// PINMinDigits and PINMaxDigits bound the owner's PIN (Config.OwnerPIN
+	// and the owner_pin key).
+	PINMinDigits = 4
+	PINMaxDigits = 12
+	// pinMinDigits lets any entry through as typed, so that a short wrong
+	// PIN counts as a wrong attempt; the handler compares it with the PIN.
 	pinMinDigits = 1
-	pinMaxDigits = 12
 	// numberRegex accepts a destination typed on the keypad: a national
 	// number, or an international one after "00" or "011".
 	numberRegex     = `^[0-9]{10,15}$`
@@ -48,9 +53,9 @@ func (h *Handler) askPIN(repeat int) Action {
 		ParticipantTag:                        LegA,
 		AudioSource:                           prompt(PromptEnterPIN),
 		FailureAudioSource:                    prompt(PromptInvalidInput),
-		InputDigitsRegex:                      pinRegex,
+		InputDigitsRegex:                      fmt.Sprintf(`^[0-9]{%d,%d}$`, pinMinDigits, PINMaxDigits),
 		MinNumberOfDigits:                     pinMinDigits,
-		MaxNumberOfDigits:                     pinMaxDigits,
+		MaxNumberOfDigits:                     PINMaxDigits,
 		TerminatorDigits:                      []string{terminator},
 		InBetweenDigitsDurationInMilliseconds: h.cfg.DigitTimeoutMillis,
 		RepeatDurationInMilliseconds:          repeatDurationMillis,

@@ -2,7 +2,6 @@ package callflow
 
 import (
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -25,7 +24,7 @@ type Config struct {
 	// OwnerNumber is the owner's own phone. A call from it is the owner
 	// dialling out; every other call is put through to it.
 	OwnerNumber string
-	// OwnerPIN, when set (1 to 12 digits), must be entered before the owner
+	// OwnerPIN, when set (PINMinDigits to PINMaxDigits digits), must be entered before the owner
 	// can dial out, since a caller ID can be forged.
 	OwnerPIN string
 	// DefaultCountryCode (such as "44" or "1") completes national numbers.
@@ -105,8 +104,8 @@ func NewHandler(cfg Config) (*Handler, error) {
 	cfg.ServiceNumber, cfg.OwnerNumber = service, owner
 
 	if cfg.OwnerPIN != "" {
-		if len(cfg.OwnerPIN) > pinMaxDigits || !isDigits(cfg.OwnerPIN) {
-			return nil, errors.New("callflow: owner PIN must be 1 to 12 digits")
+		if err := CheckPIN(cfg.OwnerPIN); err != nil {
+			return nil, fmt.Errorf("callflow: %w", err)
 		}
 	}
 
@@ -461,15 +460,11 @@ func legGone(ev Event, tag string) bool {
 	return ok && p.Status == StatusDisconnected
 }
 
-// isDigits reports whether s is one or more ASCII digits.
-func isDigits(s string) bool {
-	if s == "" {
-		return false
+// CheckPIN says what is wrong with an owner PIN, or nil: it must be
+// PINMinDigits to PINMaxDigits digits.
+func CheckPIN(pin string) error {
+	if !number.AllDigits(pin) || len(pin) < PINMinDigits || len(pin) > PINMaxDigits {
+		return fmt.Errorf("owner PIN must be %d to %d digits", PINMinDigits, PINMaxDigits)
 	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
+	return nil
 }

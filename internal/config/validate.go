@@ -8,14 +8,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/callrec/callrec/internal/callflow"
+	"github.com/callrec/callrec/internal/number"
 )
 
 // Limits checked by Validate.
 const (
-	minE164Digits     = 4
-	maxE164Digits     = 15
-	minPINDigits      = 4
-	maxPINDigits      = 12
 	minRTPPort        = 1024
 	maxRTPPort        = 65535
 	minUDPMTU         = 1280
@@ -42,15 +41,15 @@ func (c *Config) Validate() error {
 	if c.ServiceNumber != "" && c.ServiceNumber == c.OwnerNumber {
 		p.add("owner_number", "is the same as service_number; set owner_number to the owner's own phone")
 	}
-	if c.OwnerPIN != "" && (!allDigits(c.OwnerPIN) || len(c.OwnerPIN) < minPINDigits || len(c.OwnerPIN) > maxPINDigits) {
-		p.add("owner_pin", "must be %d to %d digits; set digits only, or leave it empty for no PIN", minPINDigits, maxPINDigits)
+	if c.OwnerPIN != "" && callflow.CheckPIN(c.OwnerPIN) != nil {
+		p.add("owner_pin", "must be %d to %d digits; set digits only, or leave it empty for no PIN", callflow.PINMinDigits, callflow.PINMaxDigits)
 	}
-	if !allDigits(c.DefaultCountryCode) || len(c.DefaultCountryCode) < 1 || len(c.DefaultCountryCode) > 3 || c.DefaultCountryCode[0] == '0' {
+	if number.ValidateCountryCode(c.DefaultCountryCode) != nil {
 		p.add("default_country_code", "%q is not a country calling code; set 1 to 3 digits without \"+\", such as \"1\" or \"44\"", c.DefaultCountryCode)
 	}
 	for i, d := range c.AllowedDestinations {
-		if !strings.HasPrefix(d, "+") || (d != "+" && !allDigits(d[1:])) || len(d) > 1+maxE164Digits {
-			p.add(fmt.Sprintf("allowed_destinations[%d]", i), "%q is not a number prefix; write \"+\" and up to %d digits, such as \"+1\" or \"+4420\" (\"+\" alone allows every number)", d, maxE164Digits)
+		if number.ValidatePrefix(d) != nil {
+			p.add(fmt.Sprintf("allowed_destinations[%d]", i), "%q is not a number prefix; write \"+\" and up to %d digits, such as \"+1\" or \"+4420\" (\"+\" alone allows every number)", d, number.MaxDigits)
 		}
 	}
 	checkPositive(&p, "max_call_seconds", c.MaxCallSeconds, "such as 14400 (4 hours)")
@@ -236,9 +235,8 @@ func checkE164(p *problems, key, v string, required bool) {
 		}
 		return
 	}
-	digits := strings.TrimPrefix(v, "+")
-	if !strings.HasPrefix(v, "+") || !allDigits(digits) || len(digits) < minE164Digits || len(digits) > maxE164Digits || digits[0] == '0' {
-		p.add(key, "%q is not an E.164 number; write \"+\", the country code and the number, digits only (%d to %d), such as \"+15551234567\"", v, minE164Digits, maxE164Digits)
+	if !number.IsE164(v) {
+		p.add(key, "%q is not an E.164 number; write \"+\", the country code and the number, digits only (%d to %d), such as \"+15551234567\"", v, number.MinDigits, number.MaxDigits)
 	}
 }
 
@@ -267,19 +265,6 @@ func checkHostPort(s string, emptyHost bool) error {
 		return fmt.Errorf("%q has an invalid port (want 1-65535)", s)
 	}
 	return nil
-}
-
-// allDigits reports whether s is non-empty and only ASCII digits.
-func allDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // isControl reports whether r is an ASCII control character.

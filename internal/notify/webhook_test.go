@@ -260,10 +260,10 @@ func TestWebhookContextCanceledDuringBackoff(t *testing.T) {
 	cfg.Backoff = time.Hour
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
-	start := time.Now()
+	// The backoff is an hour: only the cancellation ends the wait.
 	err := newNotifier(t, newBlob(t), nil, cfg).Notify(ctx, testCall(), testDoc(), nil)
-	if !errors.Is(err, context.Canceled) || time.Since(start) > 10*time.Second {
-		t.Fatalf("err = %v after %v", err, time.Since(start))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
 	}
 }
 

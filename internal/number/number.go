@@ -111,7 +111,7 @@ func ValidateCountryCode(cc string) error {
 	if cc == "" {
 		return fmt.Errorf("no default country code is set; set one such as 44 or 1")
 	}
-	if len(cc) > 3 || !allDigits(cc) || cc[0] == '0' {
+	if len(cc) > 3 || !AllDigits(cc) || cc[0] == '0' {
 		return fmt.Errorf("country code %q is invalid; give 1 to 3 digits not starting with 0, such as 44 or 1", cc)
 	}
 	return nil
@@ -125,7 +125,7 @@ func ValidatePrefix(prefix string) error {
 		return fmt.Errorf("number prefix %q must start with +, as in +44 or +1212", prefix)
 	}
 	d := prefix[1:]
-	if len(d) > MaxDigits || !allDigits(d) || (d != "" && d[0] == '0') {
+	if len(d) > MaxDigits || (d != "" && (!AllDigits(d) || d[0] == '0')) {
 		return fmt.Errorf("number prefix %q is invalid; give + followed by up to %d digits not starting with 0, as in +44 or +1212", prefix, MaxDigits)
 	}
 	return nil
@@ -150,11 +150,14 @@ func IsE164(s string) bool {
 		return false
 	}
 	d := s[1:]
-	return len(d) >= MinDigits && len(d) <= MaxDigits && allDigits(d) && d[0] != '0'
+	return len(d) >= MinDigits && len(d) <= MaxDigits && AllDigits(d) && d[0] != '0'
 }
 
-// allDigits reports whether s consists of ASCII digits only (true for "").
-func allDigits(s string) bool {
+// AllDigits reports whether s is one or more ASCII digits.
+func AllDigits(s string) bool {
+	if s == "" {
+		return false
+	}
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
 			return false

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/callrec/callrec/internal/calls"
 	"github.com/callrec/callrec/internal/display"
 	"github.com/callrec/callrec/internal/store"
 	"github.com/callrec/callrec/internal/transcript"
@@ -755,8 +756,8 @@ func (m *model) buildSummary(call *store.Call, doc *transcript.Document, opt Opt
 // durationText says how long the call and its recording lasted.
 func (m *model) durationText(call *store.Call) string {
 	var parts []string
-	if call.AnsweredAt != nil && call.EndedAt != nil && call.EndedAt.After(*call.AnsweredAt) {
-		parts = append(parts, display.Duration(call.EndedAt.Sub(*call.AnsweredAt))+" from answer to hang-up")
+	if d := calls.Duration(call); call.AnsweredAt != nil && d > 0 {
+		parts = append(parts, display.Duration(d)+" from answer to hang-up")
 	}
 	if m.Duration > 0 {
 		parts = append(parts, display.Duration(m.Duration)+" recorded")

@@ -38,7 +38,7 @@ func (r *Renderer) ConvertPDF(ctx context.Context, docx []byte) ([]byte, error) 
 		return nil, fmt.Errorf("PDF conversion: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	in := filepath.Join(dir, "report.docx")
+	in := filepath.Join(dir, DOCX.FileName())
 	if err := os.WriteFile(in, docx, 0o600); err != nil {
 		return nil, fmt.Errorf("PDF conversion: %w", err)
 	}
@@ -65,7 +65,7 @@ func (r *Renderer) ConvertPDF(ctx context.Context, docx []byte) ([]byte, error) 
 		}
 		return nil, fmt.Errorf("PDF conversion: %w", ctx.Err())
 	}
-	pdf, err := os.ReadFile(filepath.Join(out, "report.pdf"))
+	pdf, err := os.ReadFile(filepath.Join(out, PDF.FileName()))
 	if err != nil || len(pdf) == 0 {
 		msg := strings.TrimSpace(output.String())
 		if len(msg) > 600 {

@@ -29,6 +29,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/callrec/callrec/internal/calls"
 	"github.com/callrec/callrec/internal/store"
 	"github.com/callrec/callrec/internal/transcript"
 )
@@ -45,7 +46,17 @@ const (
 
 // FileName returns the name Render gives a format's file, such as
 // "report.docx".
-func (f Format) FileName() string { return "report." + string(f) }
+func (f Format) FileName() string {
+	switch f {
+	case DOCX:
+		return calls.ReportDOCX
+	case HTML:
+		return calls.ReportHTML
+	case PDF:
+		return calls.ReportPDF
+	}
+	return ""
+}
 
 // Formats lists every format, in the order Render makes them.
 func Formats() []Format { return []Format{DOCX, HTML, PDF} }

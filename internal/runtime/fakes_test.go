@@ -254,14 +254,13 @@ func (s *script) until(t *testing.T, typ callflow.InvocationEventType, act callf
 
 // rig is an engine on a fresh store, with its flow and trunk.
 type rig struct {
-	e       *Engine
-	st      *store.Store
-	bs      *blob.Local
-	flow    *script
-	dialer  *fakeDialer
-	queued  chan string
-	spool   string
-	running sync.WaitGroup
+	e      *Engine
+	st     *store.Store
+	bs     *blob.Local
+	flow   *script
+	dialer *fakeDialer
+	queued chan string
+	spool  string
 }
 
 func newRig(t *testing.T, flow *script, dial func(ctx context.Context, r sip.DialRequest) (Leg, error)) *rig {

@@ -273,16 +273,13 @@ func TestCancel(t *testing.T) {
 	if _, err := e.Transcribe(ctx, rec); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled context: err = %v, want context.Canceled", err)
 	}
-	// A deadline that expires mid-way stops between segments.
+	// A deadline that expires mid-way stops between segments: had the
+	// engine not looked, it would finish and return no error.
 	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	_, err := e.Transcribe(ctx, rec)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("deadline: err = %v, want context.DeadlineExceeded", err)
-	}
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("took %v to notice the deadline", d)
 	}
 	// The engine still works afterwards (decoders returned to the pool).
 	if _, err := e.Transcribe(context.Background(), rec); err != nil {

@@ -1,6 +1,10 @@
 package sphinx
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/callrec/callrec/internal/number"
+)
 
 // cleanWord turns a token of PocketSphinx's hypothesis into the word to
 // report: fillers and silences (<s>, </s>, <sil>, [NOISE], [SPEECH],
@@ -16,21 +20,9 @@ func cleanWord(tok string) (word string, ok bool) {
 		return "", false
 	}
 	if strings.HasSuffix(tok, ")") {
-		if i := strings.LastIndexByte(tok, '('); i > 0 && allDigits(tok[i+1:len(tok)-1]) {
+		if i := strings.LastIndexByte(tok, '('); i > 0 && number.AllDigits(tok[i+1:len(tok)-1]) {
 			tok = tok[:i]
 		}
 	}
 	return tok, true
-}
-
-func allDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
