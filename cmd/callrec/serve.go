@@ -26,15 +26,17 @@ records and recordings under data_dir. SIGTERM or SIGINT stops taking calls
 		Args:              noArgs,
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: work(func(cmd *cobra.Command, _ []string) error {
-			return cmdServe(cmd.Context(), cfgPath, cmd.ErrOrStderr())
+			return cmdServe(cmd.Context(), cfgPath, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		}),
 	}
 	addConfigFlag(cmd, &cfgPath)
 	return cmd
 }
 
-// cmdServe serves until SIGTERM or SIGINT, logging to stderr.
-func cmdServe(ctx context.Context, cfgPath string, stderr io.Writer) error {
+// cmdServe serves until SIGTERM or SIGINT, logging to stderr; what the
+// person who started it must see (the first start's set-up link) also goes
+// to stdout.
+func cmdServe(ctx context.Context, cfgPath string, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(cfgPath)
 	if err != nil {
 		return err
@@ -42,5 +44,5 @@ func cmdServe(ctx context.Context, cfgPath string, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	return app.Serve(ctx, cfg, log)
+	return app.Serve(ctx, cfg, log, stdout)
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -60,8 +61,10 @@ func OpenStores(ctx context.Context, cfg *config.Config) (*store.Store, blob.Sto
 // Serve runs callrec until ctx is cancelled (or a part of it fails), then
 // shuts down gracefully: new calls get 503, calls in progress may finish
 // within cfg.ShutdownGrace, every recording is finalised, and running
-// stages may finish within the same grace.
-func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+// stages may finish within the same grace. What the person who started it
+// must act on (the set-up link of a first start) goes to the log and to
+// term.
+func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, term io.Writer) error {
 	// sipgo keeps its UDP size limit in a package variable; large INVITEs
 	// would otherwise fail to send.
 	sipgosip.UDPMTUSize = cfg.SIP.UDPMTU
@@ -180,8 +183,14 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			return fmt.Errorf("web.listen %s: %w", cfg.Web.Listen, err)
 		}
 		httpSrv = &http.Server{Handler: ws.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-		if cfg.Web.PasswordHash == "" {
-			log.Warn("web.password_hash is not set: the call browser refuses log-in until you set one (callrec passwd)")
+		link, err := ws.SetupLink(ctx)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("web: %w", err)
+		}
+		if link != "" {
+			log.Warn("no owner password is set yet: open the set-up link to choose it (it works once, for an hour)", "url", link)
+			fmt.Fprintf(term, "\nFirst start: choose the owner's password at\n\n    %s\n\n(the link works once, for an hour; restart callrec for a new one)\n\n", link)
 		}
 	}
 	if err := q.Start(context.WithoutCancel(ctx)); err != nil {

@@ -53,6 +53,12 @@ func migrations() []string {
 		);`,
 		// 3: every object a stage wrote, as a JSON array of keys.
 		`ALTER TABLE call_stages ADD COLUMN outputs TEXT NOT NULL DEFAULT '[]';`,
+		// 4: small values the server keeps for itself.
+		`CREATE TABLE settings (
+			key        TEXT   NOT NULL PRIMARY KEY,
+			value      TEXT   NOT NULL,
+			updated_at BIGINT NOT NULL
+		);`,
 	}
 }
 

@@ -463,3 +463,44 @@ func TestContextCancelled(t *testing.T) {
 		t.Errorf("GetCall(cancelled) = %v", err)
 	}
 }
+
+func TestSettings(t *testing.T) { testSettings(t, openTest(t)) }
+
+func TestSettingsPostgres(t *testing.T) {
+	st, err := OpenPostgres(context.Background(), postgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	testSettings(t, st)
+}
+
+func testSettings(t *testing.T, st *Store) {
+	{
+		ctx := context.Background()
+		if _, ok, err := st.Setting(ctx, "k"); ok || err != nil {
+			t.Fatalf("unset setting: %v %v", ok, err)
+		}
+		if err := st.SetSetting(ctx, "k", "one"); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SetSetting(ctx, "k", "two"); err != nil {
+			t.Fatal(err)
+		}
+		if v, ok, err := st.Setting(ctx, "k"); v != "two" || !ok || err != nil {
+			t.Errorf("Setting = %q %v %v, want two", v, ok, err)
+		}
+		if ok, err := st.DeleteSettingIf(ctx, "k", "one"); ok || err != nil {
+			t.Errorf("DeleteSettingIf with a stale value = %v %v", ok, err)
+		}
+		if ok, err := st.DeleteSettingIf(ctx, "k", "two"); !ok || err != nil {
+			t.Errorf("DeleteSettingIf = %v %v", ok, err)
+		}
+		if ok, err := st.DeleteSettingIf(ctx, "k", "two"); ok || err != nil {
+			t.Errorf("second DeleteSettingIf = %v %v, want false", ok, err)
+		}
+		if _, ok, _ := st.Setting(ctx, "k"); ok {
+			t.Error("setting still there")
+		}
+	}
+}

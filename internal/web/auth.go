@@ -130,15 +130,21 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	data := &loginPage{layout: layout{Title: "Log in"}, Next: next, Disabled: s.hash == ""}
+	hash, err := s.passwordHash(r.Context())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	data := &loginPage{layout: layout{Title: "Log in"}, Next: next, Disabled: hash == ""}
 	if data.Disabled {
 		data.Error = msgLoginDisabled
 	}
 	s.render(w, r, http.StatusOK, "login", data)
 }
 
-// msgLoginDisabled explains a log-in form without a configured password.
-const msgLoginDisabled = "Log-in is disabled: no password is configured. Set web.password_hash (make one with `callrec passwd`)."
+// msgLoginDisabled explains a log-in form without a password.
+const msgLoginDisabled = "Log-in is disabled: no password is set yet. Open the set-up link callrec printed when it started " +
+	"(restart callrec for a new one), or set web.password_hash (make one with `callrec passwd`)."
 
 // loginPage is the log-in form's data.
 type loginPage struct {
@@ -163,8 +169,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := safeNext(r.PostForm.Get("next"))
-	data := &loginPage{layout: layout{Title: "Log in"}, Next: next, Disabled: s.hash == ""}
-	if s.hash == "" {
+	hash, err := s.passwordHash(r.Context())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	data := &loginPage{layout: layout{Title: "Log in"}, Next: next, Disabled: hash == ""}
+	if hash == "" {
 		data.Error = msgLoginDisabled
 		s.render(w, r, http.StatusServiceUnavailable, "login", data)
 		return
@@ -180,7 +191,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusTooManyRequests, "login", data)
 		return
 	}
-	if !s.checkPassword(r.Context(), r.PostForm.Get("password")) {
+	if !s.checkPassword(r.Context(), hash, r.PostForm.Get("password")) {
 		s.limiter.fail(ip, s.now())
 		s.metrics.LoginFailed()
 		s.log.Warn("log-in failed: wrong password", "ip", ip)
@@ -189,10 +200,19 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.limiter.reset(ip)
-	id, _, err := s.sessions.create(s.now())
-	if err != nil {
+	if err := s.startSession(w); err != nil {
 		s.serverError(w, r, err)
 		return
+	}
+	s.log.Info("logged in", "ip", ip)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// startSession makes a new session and sets its cookie.
+func (s *Server) startSession(w http.ResponseWriter) error {
+	id, _, err := s.sessions.create(s.now())
+	if err != nil {
+		return err
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name:     sessionCookie,
@@ -203,20 +223,19 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		Secure:   s.secure,
 		SameSite: http.SameSiteLaxMode,
 	})
-	s.log.Info("logged in", "ip", ip)
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
 }
 
-// checkPassword checks pw against the configured hash, at most two at a
-// time (each argon2id check takes 64 MiB).
-func (s *Server) checkPassword(ctx context.Context, pw string) bool {
+// checkPassword checks pw against hash, at most two at a time (each
+// argon2id check takes 64 MiB).
+func (s *Server) checkPassword(ctx context.Context, hash, pw string) bool {
 	select {
 	case s.checking <- struct{}{}:
 	case <-ctx.Done():
 		return false
 	}
 	defer func() { <-s.checking }()
-	return password.Check(s.hash, pw)
+	return password.Check(hash, pw)
 }
 
 // handleLogout ends the session.

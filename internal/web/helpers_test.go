@@ -85,8 +85,11 @@ type fixture struct {
 	metrics *metrics.Metrics
 }
 
+// noPassword makes newFixture start a server with no password configured.
+const noPassword = "none"
+
 // newFixture starts a test server; hash is the password hash (a fast
-// bcrypt one when empty).
+// bcrypt one when empty, none with noPassword).
 func newFixture(t *testing.T, hash string) *fixture {
 	t.Helper()
 	ctx := context.Background()
@@ -104,7 +107,10 @@ func newFixture(t *testing.T, hash string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hash == "" {
+	switch hash {
+	case noPassword:
+		hash = ""
+	case "":
 		b, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
 		if err != nil {
 			t.Fatal(err)

@@ -8,6 +8,7 @@
 //	GET  /l/<token>               a signed link: the object it names (Range supported)
 //	GET  /login, POST /login      the log-in form (rate-limited per client address)
 //	POST /logout                  end the session
+//	GET  /setup, POST /setup      first start: choose the owner password with a one-time link
 //	GET  /                        calls, newest first (q, direction, from, to, page)
 //	GET  /calls/{id}              one call: player, report, downloads, transcript, stages
 //	POST /calls/{id}/retry        queue a failed stage again (form field stage)
@@ -75,7 +76,9 @@ type Config struct {
 	// Its host is also accepted as the Origin of POSTs.
 	PublicURL string
 	// PasswordHash is the owner's password as an argon2id PHC string or a
-	// bcrypt hash (see password.Hash). Empty disables the log-in.
+	// bcrypt hash (see password.Hash). Empty: the password chosen in the
+	// browser through a set-up link (SetupLink) is used; until then the
+	// log-in is disabled.
 	PasswordHash string
 	// APITokens are the bearer tokens the API accepts; none disables it.
 	APITokens []string
@@ -237,7 +240,7 @@ func (s *Server) loadAssets() error {
 		"size":   formatSize,
 	}
 	s.pages = make(map[string]*template.Template)
-	for _, name := range []string{"login", "calls", "call", "delete", "error"} {
+	for _, name := range []string{"login", "setup", "calls", "call", "delete", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("web: template %s: %w", name, err)
@@ -258,6 +261,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /login", s.handleLoginForm)
 	m.HandleFunc("POST /login", s.handleLogin)
 	m.HandleFunc("POST /logout", s.action(s.handleLogout))
+	m.HandleFunc("GET /setup", s.handleSetupForm)
+	m.HandleFunc("POST /setup", s.handleSetup)
 	m.HandleFunc("GET /{$}", s.page(s.handleCalls))
 	m.HandleFunc("GET /calls/{id}", s.page(s.handleCall))
 	m.HandleFunc("POST /calls/{id}/retry", s.action(s.handleRetry))
