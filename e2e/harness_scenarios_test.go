@@ -450,3 +450,385 @@ func (s trunkScenario) render(t *testing.T) string {
 	}
 	return b.String()
 }
+
+// A caller that re-INVITEs during the call: INVITE (a stranger, so 183
+// early media, then 200), ACK, tone, pause, a re-INVITE in the dialog
+// (CSeq 2) with ReSDP, ACK, pause, BYE (CSeq 3).
+var reinviteCallerTemplate = template.Must(template.New("reinvite").Funcs(scenarioFuncs).Parse(`<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="caller re-INVITE">
+{{define "from"}}From: <sip:{{.From}}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]{{end}}
+{{- define "ruri"}}sip:{{.To}}@[remote_ip]:[remote_port]{{end}}
+  <send retrans="500" start_txn="invite">
+    <![CDATA[
+      INVITE {{template "ruri" .}} SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-invite
+      {{template "from" .}}
+      To: <{{template "ruri" .}}>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:{{.From}}@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+      Allow: INVITE, ACK, BYE, CANCEL, OPTIONS
+      User-Agent: callrec-e2e
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      {{indent .SDP}}
+    ]]>
+  </send>
+  <recv response="100" optional="global" response_txn="invite"/>
+  <recv response="180" optional="global" response_txn="invite"/>
+  <recv response="183" optional="global" response_txn="invite"/>
+  <recv response="200" rtd="true" response_txn="invite"/>
+  <send ack_txn="invite">
+    <![CDATA[
+      ACK {{template "ruri" .}} SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-ack
+      {{template "from" .}}
+      To: <{{template "ruri" .}}>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Contact: <sip:{{.From}}@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <nop><action><exec rtp_stream="{{.Tone}},-1,0"/></action></nop>
+  <pause milliseconds="{{.BeforeMS}}"/>
+  <send retrans="500" start_txn="reinvite">
+    <![CDATA[
+      INVITE {{template "ruri" .}} SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-reinvite
+      {{template "from" .}}
+      To: <{{template "ruri" .}}>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 INVITE
+      Contact: <sip:{{.From}}@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+      Allow: INVITE, ACK, BYE, CANCEL, OPTIONS
+      User-Agent: callrec-e2e
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      {{indent .ReSDP}}
+    ]]>
+  </send>
+  <recv response="100" optional="true" response_txn="reinvite"/>
+  <recv response="200" response_txn="reinvite"/>
+  <send ack_txn="reinvite">
+    <![CDATA[
+      ACK {{template "ruri" .}} SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-reack
+      {{template "from" .}}
+      To: <{{template "ruri" .}}>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 ACK
+      Contact: <sip:{{.From}}@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+{{- if .PauseStream}}
+  <nop><action><exec rtp_stream="pause"/></action></nop>
+{{- end}}
+  <pause milliseconds="{{.AfterMS}}"/>
+  <send retrans="500">
+    <![CDATA[
+      BYE {{template "ruri" .}} SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-bye
+      {{template "from" .}}
+      To: <{{template "ruri" .}}>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 3 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" crlf="true"/>
+</scenario>
+`))
+
+// reinviteCaller is the scenario above, filled in.
+type reinviteCaller struct {
+	From, To          string
+	Tone              string // μ-law file streamed from the answer on
+	SDP, ReSDP        string // the INVITE's and the re-INVITE's SDP
+	BeforeMS, AfterMS int    // talk before and after the re-INVITE
+	PauseStream       bool   // stop the tone once the re-INVITE is answered
+}
+
+func (r reinviteCaller) render(t *testing.T) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := reinviteCallerTemplate.Execute(&b, r); err != nil {
+		t.Fatalf("re-INVITE scenario: %v", err)
+	}
+	return b.String()
+}
+
+// The digest challenge the tests' trunk and registrar send.
+const (
+	trunkRealm = "trunk.e2e.test"
+	trunkNonce = "5f0c2a1bd3e94c7a8b6e1f20c4d9a377"
+	trunkUser  = "callrec-e2e"
+	trunkPass  = "s3cret-Pa55"
+)
+
+// authFail ends a scenario as a failed call: a receive that times out.
+const authFail = `  <recv request="NOTIFY" timeout="200"/>`
+
+// A trunk that challenges the first INVITE with 401, checks the
+// Authorization of the second with verifyauth, answers it (200, tone) if
+// valid and fails the call (403) if not, then waits for BYE.
+var authTrunkTemplate = template.Must(template.New("authtrunk").Funcs(scenarioFuncs).Parse(`<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="trunk with digest auth">
+{{define "resp"}}
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+{{- end}}
+  <recv request="INVITE" crlf="true"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 401 Unauthorized{{template "resp"}}
+      WWW-Authenticate: Digest realm="{{.Realm}}", nonce="{{.Nonce}}", algorithm=MD5{{if .QOP}}, qop="auth"{{end}}
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="ACK" crlf="true"/>
+  <recv request="INVITE" crlf="true">
+    <action>
+      <verifyauth assign_to="authvalid" username="{{.User}}" password="{{.Pass}}"/>
+    </action>
+  </recv>
+  <nop hide="true" test="authvalid" next="1"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 403 Forbidden{{template "resp"}}
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="ACK" crlf="true"/>
+{{.Fail}}
+  <label id="1"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 100 Trying
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <send retrans="500">
+    <![CDATA[
+      SIP/2.0 200 OK{{template "resp"}}
+      Contact: <sip:trunk@[local_ip]:[local_port];transport=[transport]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      {{indent .SDP}}
+    ]]>
+  </send>
+  <recv request="ACK" rtd="true" crlf="true"/>
+  <nop><action><exec rtp_stream="{{.Tone}},-1,0"/></action></nop>
+  <recv request="BYE" timeout="55000" crlf="true"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+</scenario>
+`))
+
+// A registrar: 401 to the first REGISTER, verifyauth on the second, 200
+// with Expires: 60 if valid, 403 and a failed call if not.
+var registrarTemplate = template.Must(template.New("registrar").Funcs(scenarioFuncs).Parse(`<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="registrar with digest auth">
+{{define "resp"}}
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+{{- end}}
+  <recv request="REGISTER" crlf="true"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 401 Unauthorized{{template "resp"}}
+      WWW-Authenticate: Digest realm="{{.Realm}}", nonce="{{.Nonce}}", algorithm=MD5{{if .QOP}}, qop="auth"{{end}}
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="REGISTER" crlf="true">
+    <action>
+      <verifyauth assign_to="authvalid" username="{{.User}}" password="{{.Pass}}"/>
+    </action>
+  </recv>
+  <nop hide="true" test="authvalid" next="1"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 403 Forbidden{{template "resp"}}
+      Content-Length: 0
+
+    ]]>
+  </send>
+{{.Fail}}
+  <label id="1"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK{{template "resp"}}
+      [last_Contact:];expires=60
+      Expires: 60
+      Content-Length: 0
+
+    ]]>
+  </send>
+</scenario>
+`))
+
+// authPeer fills the trunk and registrar templates.
+type authPeer struct {
+	Realm, Nonce, User, Pass string
+	QOP                      bool   // offer qop="auth"
+	Tone                     string // trunk: μ-law file streamed after the ACK
+}
+
+func (a authPeer) render(t *testing.T, tmpl *template.Template) string {
+	t.Helper()
+	var b bytes.Buffer
+	err := tmpl.Execute(&b, struct {
+		authPeer
+		SDP, Fail string
+	}{a, sdp([]codec{pcmu}, 0, 0), authFail})
+	if err != nil {
+		t.Fatalf("%s scenario: %v", tmpl.Name(), err)
+	}
+	return b.String()
+}
+
+// shortRegistrar is registrarTemplate (401, then 200 to a REGISTER that
+// verifyauth accepts) granting expires seconds instead of 60.
+func shortRegistrar(t *testing.T, a authPeer, expires int) string {
+	t.Helper()
+	s := a.render(t, registrarTemplate)
+	for _, r := range [][2]string{{";expires=60", fmt.Sprintf(";expires=%d", expires)}, {"Expires: 60", fmt.Sprintf("Expires: %d", expires)}} {
+		if !strings.Contains(s, r[0]) {
+			t.Fatalf("registrar scenario has no %q to replace", r[0])
+		}
+		s = strings.ReplaceAll(s, r[0], r[1])
+	}
+	return s
+}
+
+// A registrar for a refresh: it takes a REGISTER whose Authorization
+// verifyauth accepts at once; otherwise it challenges it (401) and takes
+// the next one if that one verifies; else 403 and a failed call. The
+// lifetime granted is {{.Expires}} s.
+var refreshRegistrarTemplate = template.Must(template.New("refresh").Funcs(scenarioFuncs).Parse(`<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="registrar for a refresh">
+{{define "resp"}}
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+{{- end}}
+  <recv request="REGISTER" timeout="15000" crlf="true">
+    <action>
+      <verifyauth assign_to="authvalid" username="{{.User}}" password="{{.Pass}}"/>
+    </action>
+  </recv>
+  <nop hide="true" test="authvalid" next="1"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 401 Unauthorized{{template "resp"}}
+      WWW-Authenticate: Digest realm="{{.Realm}}", nonce="{{.Nonce}}", algorithm=MD5, qop="auth"
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="REGISTER" crlf="true">
+    <action>
+      <verifyauth assign_to="authvalid" username="{{.User}}" password="{{.Pass}}"/>
+    </action>
+  </recv>
+  <nop hide="true" test="authvalid" next="1"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 403 Forbidden{{template "resp"}}
+      Content-Length: 0
+
+    ]]>
+  </send>
+{{.Fail}}
+  <label id="1"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK{{template "resp"}}
+      [last_Contact:];expires={{.Expires}}
+      Expires: {{.Expires}}
+      Content-Length: 0
+
+    ]]>
+  </send>
+</scenario>
+`))
+
+func refreshRegistrar(t *testing.T, a authPeer, expires int) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := refreshRegistrarTemplate.Execute(&b, struct {
+		authPeer
+		Fail    string
+		Expires int
+	}{a, authFail, expires}); err != nil {
+		t.Fatalf("refresh registrar scenario: %v", err)
+	}
+	return b.String()
+}
+
+// optionsScenario sends one OPTIONS and expects 200.
+const optionsScenario = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="OPTIONS ping">
+  <send retrans="500">
+    <![CDATA[
+      OPTIONS sip:` + serviceNumber + `@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:monitor@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:` + serviceNumber + `@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 OPTIONS
+      Contact: <sip:monitor@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+      Accept: application/sdp
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" rtd="true"/>
+</scenario>
+`
