@@ -11,7 +11,6 @@ package e2e
 // below leave each prompt time to finish before keys are typed.
 
 import (
-	"bytes"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -48,17 +47,7 @@ func startTrunk(t *testing.T, cr *callrec, s trunkScenario) *sipp {
 // the SDP body given (see sdp) instead of PCMU alone.
 func startTrunkSDP(t *testing.T, cr *callrec, s trunkScenario, body string) *sipp {
 	t.Helper()
-	if s.Mode == "" {
-		s.Mode = "answer"
-	}
-	var b bytes.Buffer
-	if err := trunkTemplate.Execute(&b, struct {
-		trunkScenario
-		SDP string
-	}{s, body}); err != nil {
-		t.Fatalf("trunk scenario: %v", err)
-	}
-	return startSIPp(t, sippOpts{Name: "trunk", Port: cr.TrunkPort(), Scenario: b.String()})
+	return startSIPp(t, sippOpts{Name: "trunk", Port: cr.TrunkPort(), Scenario: s.renderSDP(t, body)})
 }
 
 // call starts a SIPp phone calling callrec.

@@ -1,17 +1,26 @@
 package e2e
 
-// SIPp scenarios, generated per test from text/template. SIPp strips the
-// leading white space of every line inside CDATA, so the indentation below
-// is for reading only. TestHarness* in harness_selfcheck_test.go runs these
-// scenarios against each other, without callrec, to show they are right.
+// SIPp scenarios: what a test can ask of a phone or the trunk (the types
+// below), and the one loader that fills in the scenario templates under
+// testdata/sipp/ with it. Each scenario is a file there, NAME.xml.tmpl;
+// blocks.tmpl holds the pieces they share (INVITE with SDP, ACK, BYE, the
+// responses, RTP and DTMF play, digest checks). TestScenarioTemplates
+// renders every one; TestHarness* in harness_selfcheck_test.go runs them
+// against each other, without callrec, to show they are right.
 
 import (
 	"bytes"
+	"embed"
+	"encoding/xml"
 	"fmt"
+	"io"
+	"io/fs"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
 	"text/template"
+	"text/template/parse"
 )
 
 // codec is one audio format offered in SDP.
@@ -126,6 +135,7 @@ func sdp(codecs []codec, eventPT, port int) string {
 	return strings.Join(lines, "\n")
 }
 
+// scenarioFuncs are the functions the scenario templates may call.
 var scenarioFuncs = template.FuncMap{
 	"reason": func(code int) string {
 		if r, ok := reasons[code]; ok {
@@ -134,285 +144,45 @@ var scenarioFuncs = template.FuncMap{
 		return "Error"
 	},
 	"indent": func(s string) string { return strings.ReplaceAll(s, "\n", "\n      ") },
+	// args builds the map a block of several parameters takes:
+	// (args "S" . "CSeq" 2) is {S: ., CSeq: 2}.
+	"args": func(kv ...any) (map[string]any, error) {
+		if len(kv)%2 != 0 {
+			return nil, fmt.Errorf("args: %d arguments, want key-value pairs", len(kv))
+		}
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i < len(kv); i += 2 {
+			k, ok := kv[i].(string)
+			if !ok {
+				return nil, fmt.Errorf("args: key %v is not a string", kv[i])
+			}
+			m[k] = kv[i+1]
+		}
+		return m, nil
+	},
 }
 
-// The caller. The INVITE's branch is fixed so that CANCEL and the ACK of a
-// failure response reuse it, as RFC 3261 wants.
-var callerTemplate = template.Must(template.New("caller").Funcs(scenarioFuncs).Parse(`<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="caller {{.From}} to {{.To}}">
-{{define "from"}}From: <sip:{{.From}}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]{{end}}
-{{- define "ruri"}}sip:{{.To}}@[remote_ip]:[remote_port]{{end}}
-  <send retrans="500" start_txn="invite">
-    <![CDATA[
-      INVITE {{template "ruri" .}} SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-invite
-      {{template "from" .}}
-      To: <{{template "ruri" .}}>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:{{.From}}@[local_ip]:[local_port];transport=[transport]>
-      Max-Forwards: 70
-      Allow: INVITE, ACK, BYE, CANCEL, OPTIONS
-      User-Agent: callrec-e2e
-      Content-Type: application/sdp
-      Content-Length: [len]
+// scenarioFiles are the scenario templates and their shared blocks.
+//
+//go:embed testdata/sipp/*.tmpl
+var scenarioFiles embed.FS
 
-      {{indent .SDP}}
-    ]]>
-  </send>
+// scenarioTemplates are all of scenarioFiles, parsed together so that
+// every scenario can use the blocks of blocks.tmpl.
+var scenarioTemplates = template.Must(template.New("sipp").Funcs(scenarioFuncs).ParseFS(scenarioFiles, "testdata/sipp/*.tmpl"))
 
-  <recv response="100" optional="global" response_txn="invite"/>
-{{- if .Early}}
-  <recv response="180" optional="global" response_txn="invite"/>
-  <recv response="183" response_txn="invite"/>
-{{- if not .CancelAfterMS}}
-  <recv response="180" optional="global" response_txn="invite"/>
-  <recv response="183" optional="global" response_txn="invite"/>
-{{- end}}
-{{- else if .CancelAfterMS}}
-  <recv response="183" optional="global" response_txn="invite"/>
-  <recv response="180" response_txn="invite"/>
-{{- else}}
-  <recv response="180" optional="global" response_txn="invite"/>
-  <recv response="183" optional="global" response_txn="invite"/>
-{{- end}}
-{{if .CancelAfterMS}}
-  <pause milliseconds="{{.CancelAfterMS}}"/>
-  <send start_txn="cancel">
-    <![CDATA[
-      CANCEL {{template "ruri" .}} SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-invite
-      {{template "from" .}}
-      To: <{{template "ruri" .}}>
-      Call-ID: [call_id]
-      CSeq: 1 CANCEL
-      Max-Forwards: 70
-      Content-Length: 0
+// renderScenario fills in the scenario testdata/sipp/NAME.xml.tmpl with
+// data and returns the XML for SIPp's -sf.
+func renderScenario(t testing.TB, name string, data any) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := scenarioTemplates.ExecuteTemplate(&b, name+".xml.tmpl", data); err != nil {
+		t.Fatalf("SIPp scenario %s: %v", name, err)
+	}
+	return b.String()
+}
 
-    ]]>
-  </send>
-  <recv response="200" response_txn="cancel"/>
-  <recv response="487" response_txn="invite"/>
-{{- else}}
-  <recv response="{{.Expect}}" rtd="true" response_txn="invite"/>
-{{- end}}
-{{if eq .Expect 200}}
-  <send ack_txn="invite">
-    <![CDATA[
-      ACK {{template "ruri" .}} SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-ack
-      {{template "from" .}}
-      To: <{{template "ruri" .}}>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Contact: <sip:{{.From}}@[local_ip]:[local_port];transport=[transport]>
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-{{- if .Tone}}
-  <nop><action><exec rtp_stream="{{.Tone}},-1,0"/></action></nop>
-{{- end}}
-{{- range $i, $s := .Steps}}
-{{- if $s.IsPCAP}}
-  <!-- keys {{$s.Keys}} -->
-  <nop><action><exec play_pcap_audio="{{$s.PCAP}}"/></action></nop>
-  <pause milliseconds="{{$s.PauseMS}}"/>
-{{- else if $s.Hangup}}
-  <send retrans="500">
-    <![CDATA[
-      BYE {{template "ruri" $}} SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-bye{{$i}}
-      {{template "from" $}}
-      To: <{{template "ruri" $}}>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" crlf="true"/>
-{{- else if $s.AwaitBye}}
-  <recv request="BYE" timeout="{{$s.AwaitBye}}" crlf="true"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
-{{- else}}
-  <pause milliseconds="{{$s.PauseMS}}"/>
-{{- end}}
-{{- end}}
-{{- else}}
-  <send ack_txn="invite">
-    <![CDATA[
-      ACK {{template "ruri" .}} SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-invite
-      {{template "from" .}}
-      To: <{{template "ruri" .}}>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <pause milliseconds="300"/>
-{{- end}}
-</scenario>
-`))
-
-// The trunk.
-var trunkTemplate = template.Must(template.New("trunk").Funcs(scenarioFuncs).Parse(`<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="trunk {{.Mode}}">
-{{define "resp"}}
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-{{- end}}
-{{define "ringing"}}
-  <send>
-    <![CDATA[
-{{- if .Early183}}
-      SIP/2.0 183 Session Progress{{template "resp"}}
-      Contact: <sip:trunk@[local_ip]:[local_port];transport=[transport]>
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      {{indent .SDP}}
-{{- else}}
-      SIP/2.0 180 Ringing{{template "resp"}}
-      Contact: <sip:trunk@[local_ip]:[local_port];transport=[transport]>
-      Content-Length: 0
-{{end}}
-    ]]>
-  </send>
-{{- end}}
-  <recv request="INVITE" crlf="true">
-{{- if eq .Mode "ring"}}
-    <action>
-      <ereg regexp="([0-9]+) +INVITE" search_in="hdr" header="CSeq:" check_it="true" assign_to="_,cseq_num"/>
-    </action>
-{{- else if .HangupAfterMS}}
-    <action>
-      <ereg regexp="sips?:[^>]*" search_in="hdr" header="Contact:" check_it="true" assign_to="contact"/>
-      <ereg regexp=".*" search_in="hdr" header="From:" check_it="true" assign_to="from"/>
-      <ereg regexp=".*" search_in="hdr" header="To:" check_it="true" assign_to="to"/>
-    </action>
-{{- end}}
-  </recv>
-  <send>
-    <![CDATA[
-      SIP/2.0 100 Trying
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
-{{- if eq .Mode "reject"}}
-  <send>
-    <![CDATA[
-      SIP/2.0 {{.Code}} {{reason .Code}}{{template "resp"}}
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv request="ACK" crlf="true"/>
-{{- else if eq .Mode "ring"}}
-  {{template "ringing" .}}
-  <recv request="CANCEL" timeout="55000" crlf="true"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK{{template "resp"}}
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <send>
-    <![CDATA[
-      SIP/2.0 487 Request Terminated
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      CSeq: [$cseq_num] INVITE
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv request="ACK" crlf="true"/>
-{{- else}}
-{{- if .RingMS}}
-  {{template "ringing" .}}
-  <pause milliseconds="{{.RingMS}}"/>
-{{- end}}
-  <send retrans="500">
-    <![CDATA[
-      SIP/2.0 200 OK{{template "resp"}}
-      Contact: <sip:trunk@[local_ip]:[local_port];transport=[transport]>
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      {{indent .SDP}}
-    ]]>
-  </send>
-  <recv request="ACK" rtd="true" crlf="true"/>
-{{- if .Tone}}
-  <nop><action><exec rtp_stream="{{.Tone}},-1,0"/></action></nop>
-{{- end}}
-{{- if .HangupAfterMS}}
-  <pause milliseconds="{{.HangupAfterMS}}"/>
-  <send retrans="500">
-    <![CDATA[
-      BYE [$contact] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-bye
-      From: [$to];tag=[pid]SIPpTag01[call_number]
-      To: [$from]
-      Call-ID: [call_id]
-      CSeq: 1 BYE
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" crlf="true"/>
-{{- else}}
-  <recv request="BYE" timeout="55000" crlf="true"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
-{{- end}}
-{{- end}}
-</scenario>
-`))
-
-// render fills a scenario template.
+// render fills in caller.xml.tmpl.
 func (c callerScenario) render(t *testing.T) string {
 	t.Helper()
 	if c.Expect == 0 {
@@ -424,135 +194,32 @@ func (c callerScenario) render(t *testing.T) string {
 	if c.CancelAfterMS > 0 {
 		c.Expect = 487
 	}
-	var b bytes.Buffer
-	err := callerTemplate.Execute(&b, struct {
+	return renderScenario(t, "caller", struct {
 		callerScenario
 		SDP string
 	}{c, sdp(c.Codecs, c.EventPT, c.SDPPort)})
-	if err != nil {
-		t.Fatalf("caller scenario: %v", err)
-	}
-	return b.String()
 }
 
+// render fills in trunk.xml.tmpl, the trunk offering PCMU alone.
 func (s trunkScenario) render(t *testing.T) string {
+	t.Helper()
+	return s.renderSDP(t, sdp([]codec{pcmu}, 0, s.SDPPort))
+}
+
+// renderSDP is render with the SDP body (see sdp) the trunk answers with.
+func (s trunkScenario) renderSDP(t *testing.T, body string) string {
 	t.Helper()
 	if s.Mode == "" {
 		s.Mode = "answer"
 	}
-	var b bytes.Buffer
-	err := trunkTemplate.Execute(&b, struct {
+	return renderScenario(t, "trunk", struct {
 		trunkScenario
 		SDP string
-	}{s, sdp([]codec{pcmu}, 0, s.SDPPort)})
-	if err != nil {
-		t.Fatalf("trunk scenario: %v", err)
-	}
-	return b.String()
+	}{s, body})
 }
 
-// A caller that re-INVITEs during the call: INVITE (a stranger, so 183
-// early media, then 200), ACK, tone, pause, a re-INVITE in the dialog
-// (CSeq 2) with ReSDP, ACK, pause, BYE (CSeq 3).
-var reinviteCallerTemplate = template.Must(template.New("reinvite").Funcs(scenarioFuncs).Parse(`<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="caller re-INVITE">
-{{define "from"}}From: <sip:{{.From}}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]{{end}}
-{{- define "ruri"}}sip:{{.To}}@[remote_ip]:[remote_port]{{end}}
-  <send retrans="500" start_txn="invite">
-    <![CDATA[
-      INVITE {{template "ruri" .}} SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-invite
-      {{template "from" .}}
-      To: <{{template "ruri" .}}>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:{{.From}}@[local_ip]:[local_port];transport=[transport]>
-      Max-Forwards: 70
-      Allow: INVITE, ACK, BYE, CANCEL, OPTIONS
-      User-Agent: callrec-e2e
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      {{indent .SDP}}
-    ]]>
-  </send>
-  <recv response="100" optional="global" response_txn="invite"/>
-  <recv response="180" optional="global" response_txn="invite"/>
-  <recv response="183" optional="global" response_txn="invite"/>
-  <recv response="200" rtd="true" response_txn="invite"/>
-  <send ack_txn="invite">
-    <![CDATA[
-      ACK {{template "ruri" .}} SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-ack
-      {{template "from" .}}
-      To: <{{template "ruri" .}}>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Contact: <sip:{{.From}}@[local_ip]:[local_port];transport=[transport]>
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <nop><action><exec rtp_stream="{{.Tone}},-1,0"/></action></nop>
-  <pause milliseconds="{{.BeforeMS}}"/>
-  <send retrans="500" start_txn="reinvite">
-    <![CDATA[
-      INVITE {{template "ruri" .}} SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-reinvite
-      {{template "from" .}}
-      To: <{{template "ruri" .}}>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 INVITE
-      Contact: <sip:{{.From}}@[local_ip]:[local_port];transport=[transport]>
-      Max-Forwards: 70
-      Allow: INVITE, ACK, BYE, CANCEL, OPTIONS
-      User-Agent: callrec-e2e
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      {{indent .ReSDP}}
-    ]]>
-  </send>
-  <recv response="100" optional="true" response_txn="reinvite"/>
-  <recv response="200" response_txn="reinvite"/>
-  <send ack_txn="reinvite">
-    <![CDATA[
-      ACK {{template "ruri" .}} SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-reack
-      {{template "from" .}}
-      To: <{{template "ruri" .}}>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 ACK
-      Contact: <sip:{{.From}}@[local_ip]:[local_port];transport=[transport]>
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-{{- if .PauseStream}}
-  <nop><action><exec rtp_stream="pause"/></action></nop>
-{{- end}}
-  <pause milliseconds="{{.AfterMS}}"/>
-  <send retrans="500">
-    <![CDATA[
-      BYE {{template "ruri" .}} SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-bye
-      {{template "from" .}}
-      To: <{{template "ruri" .}}>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 3 BYE
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" crlf="true"/>
-</scenario>
-`))
-
-// reinviteCaller is the scenario above, filled in.
+// reinviteCaller fills in caller-reinvite.xml.tmpl: a stranger who
+// re-INVITEs during the call.
 type reinviteCaller struct {
 	From, To          string
 	Tone              string // μ-law file streamed from the answer on
@@ -563,11 +230,7 @@ type reinviteCaller struct {
 
 func (r reinviteCaller) render(t *testing.T) string {
 	t.Helper()
-	var b bytes.Buffer
-	if err := reinviteCallerTemplate.Execute(&b, r); err != nil {
-		t.Fatalf("re-INVITE scenario: %v", err)
-	}
-	return b.String()
+	return renderScenario(t, "caller-reinvite", r)
 }
 
 // The digest challenge the tests' trunk and registrar send.
@@ -578,257 +241,140 @@ const (
 	trunkPass  = "s3cret-Pa55"
 )
 
-// authFail ends a scenario as a failed call: a receive that times out.
-const authFail = `  <recv request="NOTIFY" timeout="200"/>`
-
-// A trunk that challenges the first INVITE with 401, checks the
-// Authorization of the second with verifyauth, answers it (200, tone) if
-// valid and fails the call (403) if not, then waits for BYE.
-var authTrunkTemplate = template.Must(template.New("authtrunk").Funcs(scenarioFuncs).Parse(`<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="trunk with digest auth">
-{{define "resp"}}
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-{{- end}}
-  <recv request="INVITE" crlf="true"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 401 Unauthorized{{template "resp"}}
-      WWW-Authenticate: Digest realm="{{.Realm}}", nonce="{{.Nonce}}", algorithm=MD5{{if .QOP}}, qop="auth"{{end}}
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv request="ACK" crlf="true"/>
-  <recv request="INVITE" crlf="true">
-    <action>
-      <verifyauth assign_to="authvalid" username="{{.User}}" password="{{.Pass}}"/>
-    </action>
-  </recv>
-  <nop hide="true" test="authvalid" next="1"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 403 Forbidden{{template "resp"}}
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv request="ACK" crlf="true"/>
-{{.Fail}}
-  <label id="1"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 100 Trying
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <send retrans="500">
-    <![CDATA[
-      SIP/2.0 200 OK{{template "resp"}}
-      Contact: <sip:trunk@[local_ip]:[local_port];transport=[transport]>
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      {{indent .SDP}}
-    ]]>
-  </send>
-  <recv request="ACK" rtd="true" crlf="true"/>
-  <nop><action><exec rtp_stream="{{.Tone}},-1,0"/></action></nop>
-  <recv request="BYE" timeout="55000" crlf="true"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
-</scenario>
-`))
-
-// A registrar: 401 to the first REGISTER, verifyauth on the second, 200
-// with Expires: 60 if valid, 403 and a failed call if not.
-var registrarTemplate = template.Must(template.New("registrar").Funcs(scenarioFuncs).Parse(`<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="registrar with digest auth">
-{{define "resp"}}
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-{{- end}}
-  <recv request="REGISTER" crlf="true"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 401 Unauthorized{{template "resp"}}
-      WWW-Authenticate: Digest realm="{{.Realm}}", nonce="{{.Nonce}}", algorithm=MD5{{if .QOP}}, qop="auth"{{end}}
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv request="REGISTER" crlf="true">
-    <action>
-      <verifyauth assign_to="authvalid" username="{{.User}}" password="{{.Pass}}"/>
-    </action>
-  </recv>
-  <nop hide="true" test="authvalid" next="1"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 403 Forbidden{{template "resp"}}
-      Content-Length: 0
-
-    ]]>
-  </send>
-{{.Fail}}
-  <label id="1"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK{{template "resp"}}
-      [last_Contact:];expires=60
-      Expires: 60
-      Content-Length: 0
-
-    ]]>
-  </send>
-</scenario>
-`))
-
-// authPeer fills the trunk and registrar templates.
+// authPeer fills in the scenarios of a peer that checks callrec's digest
+// credentials: trunk-auth, registrar and registrar-refresh.
 type authPeer struct {
 	Realm, Nonce, User, Pass string
-	QOP                      bool   // offer qop="auth"
+	QOP                      bool   // offer qop="auth" (registrar-refresh always does)
 	Tone                     string // trunk: μ-law file streamed after the ACK
+	Expires                  int    // registrars: the lifetime granted, in seconds; 0: 60
 }
 
-func (a authPeer) render(t *testing.T, tmpl *template.Template) string {
+// render fills in the scenario testdata/sipp/NAME.xml.tmpl.
+func (a authPeer) render(t *testing.T, name string) string {
 	t.Helper()
-	var b bytes.Buffer
-	err := tmpl.Execute(&b, struct {
-		authPeer
-		SDP, Fail string
-	}{a, sdp([]codec{pcmu}, 0, 0), authFail})
-	if err != nil {
-		t.Fatalf("%s scenario: %v", tmpl.Name(), err)
+	if a.Expires == 0 {
+		a.Expires = 60
 	}
-	return b.String()
+	return renderScenario(t, name, struct {
+		authPeer
+		SDP string
+	}{a, sdp([]codec{pcmu}, 0, 0)})
 }
 
-// shortRegistrar is registrarTemplate (401, then 200 to a REGISTER that
-// verifyauth accepts) granting expires seconds instead of 60.
-func shortRegistrar(t *testing.T, a authPeer, expires int) string {
+// optionsScenario (options.xml.tmpl) sends one OPTIONS to the service
+// number and expects 200.
+func optionsScenario(t *testing.T) string {
 	t.Helper()
-	s := a.render(t, registrarTemplate)
-	for _, r := range [][2]string{{";expires=60", fmt.Sprintf(";expires=%d", expires)}, {"Expires: 60", fmt.Sprintf("Expires: %d", expires)}} {
-		if !strings.Contains(s, r[0]) {
-			t.Fatalf("registrar scenario has no %q to replace", r[0])
+	return renderScenario(t, "options", struct{ To string }{serviceNumber})
+}
+
+// TestScenarioTemplates renders every scenario under testdata/sipp/ in its
+// main variants and checks the result is a well-formed SIPp scenario in
+// plain ASCII (the files declare ISO-8859-1) with every value filled in,
+// and that every block of blocks.tmpl is used by some scenario.
+func TestScenarioTemplates(t *testing.T) {
+	t.Parallel()
+	peer := authPeer{Realm: trunkRealm, Nonce: trunkNonce, User: trunkUser, Pass: trunkPass, QOP: true, Tone: "owner.ul"}
+	typed := step{PCAP: "keys.pcap", Keys: "2125550123#", PauseMS: 3200}
+	cases := []struct{ file, variant, xml string }{
+		{"caller", "answered, keys, hang up", callerScenario{From: ownerNumber, To: serviceNumber, EventPT: 101, Tone: "owner.ul",
+			Steps: []step{pause(100), typed, hangup()}}.render(t)},
+		{"caller", "early media, await BYE", callerScenario{From: strangerNum, To: serviceNumber, Early: true,
+			Steps: []step{awaitBye(1000)}}.render(t)},
+		{"caller", "rejected", callerScenario{From: strangerNum, To: serviceNumber, Expect: 486}.render(t)},
+		{"caller", "cancelled", callerScenario{From: strangerNum, To: serviceNumber, Early: true, CancelAfterMS: 500}.render(t)},
+		{"trunk", "rings, answers", trunkScenario{RingMS: 100, Tone: "other.ul"}.render(t)},
+		{"trunk", "183, answers, hangs up", trunkScenario{RingMS: 100, Early183: true, HangupAfterMS: 1000}.render(t)},
+		{"trunk", "rejects", trunkScenario{Mode: "reject", Code: 486}.render(t)},
+		{"trunk", "rings until CANCEL", trunkScenario{Mode: "ring"}.render(t)},
+		{"caller-reinvite", "", reinviteCaller{From: strangerNum, To: serviceNumber, Tone: "other.ul",
+			SDP: sdp([]codec{pcmu}, 101, 0), ReSDP: sdp([]codec{pcmu}, 101, 24000), BeforeMS: 100, AfterMS: 100, PauseStream: true}.render(t)},
+		{"trunk-auth", "", peer.render(t, "trunk-auth")},
+		{"registrar", "", peer.render(t, "registrar")},
+		{"registrar-refresh", "", peer.render(t, "registrar-refresh")},
+		{"options", "", optionsScenario(t)},
+	}
+
+	files, err := fs.Glob(scenarioFiles, "testdata/sipp/*.xml.tmpl")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenario templates: %v", err)
+	}
+	covered := map[string]bool{}
+	for _, c := range cases {
+		covered[c.file] = true
+		name := strings.TrimSpace(c.file + " " + c.variant)
+		if i := strings.IndexFunc(c.xml, func(r rune) bool { return r > 0x7f }); i >= 0 {
+			t.Errorf("%s: non-ASCII text at byte %d: %q", name, i, c.xml[i:min(len(c.xml), i+20)])
 		}
-		s = strings.ReplaceAll(s, r[0], r[1])
+		if strings.Contains(c.xml, "<no value>") {
+			t.Errorf("%s: a value the template names was not given:\n%s", name, c.xml)
+		}
+		if !strings.HasPrefix(c.xml, `<?xml version="1.0" encoding="ISO-8859-1" ?>`) {
+			t.Errorf("%s: does not start with the XML declaration:\n%s", name, c.xml)
+		}
+		d := xml.NewDecoder(strings.NewReader(c.xml))
+		d.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil } // ASCII, checked above
+		var root string
+		for {
+			tok, err := d.Token()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Errorf("%s: not well-formed XML: %v\n%s", name, err, c.xml)
+				break
+			}
+			if se, ok := tok.(xml.StartElement); ok && root == "" {
+				root = se.Name.Local
+			}
+		}
+		if root != "scenario" {
+			t.Errorf("%s: root element %q, want scenario", name, root)
+		}
 	}
-	return s
-}
-
-// A registrar for a refresh: it takes a REGISTER whose Authorization
-// verifyauth accepts at once; otherwise it challenges it (401) and takes
-// the next one if that one verifies; else 403 and a failed call. The
-// lifetime granted is {{.Expires}} s.
-var refreshRegistrarTemplate = template.Must(template.New("refresh").Funcs(scenarioFuncs).Parse(`<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="registrar for a refresh">
-{{define "resp"}}
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-{{- end}}
-  <recv request="REGISTER" timeout="15000" crlf="true">
-    <action>
-      <verifyauth assign_to="authvalid" username="{{.User}}" password="{{.Pass}}"/>
-    </action>
-  </recv>
-  <nop hide="true" test="authvalid" next="1"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 401 Unauthorized{{template "resp"}}
-      WWW-Authenticate: Digest realm="{{.Realm}}", nonce="{{.Nonce}}", algorithm=MD5, qop="auth"
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv request="REGISTER" crlf="true">
-    <action>
-      <verifyauth assign_to="authvalid" username="{{.User}}" password="{{.Pass}}"/>
-    </action>
-  </recv>
-  <nop hide="true" test="authvalid" next="1"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 403 Forbidden{{template "resp"}}
-      Content-Length: 0
-
-    ]]>
-  </send>
-{{.Fail}}
-  <label id="1"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK{{template "resp"}}
-      [last_Contact:];expires={{.Expires}}
-      Expires: {{.Expires}}
-      Content-Length: 0
-
-    ]]>
-  </send>
-</scenario>
-`))
-
-func refreshRegistrar(t *testing.T, a authPeer, expires int) string {
-	t.Helper()
-	var b bytes.Buffer
-	if err := refreshRegistrarTemplate.Execute(&b, struct {
-		authPeer
-		Fail    string
-		Expires int
-	}{a, authFail, expires}); err != nil {
-		t.Fatalf("refresh registrar scenario: %v", err)
+	for _, f := range files {
+		if name := strings.TrimSuffix(path.Base(f), ".xml.tmpl"); !covered[name] {
+			t.Errorf("%s is not rendered by TestScenarioTemplates: add a case", f)
+		}
 	}
-	return b.String()
+
+	// Every block defined in blocks.tmpl is used by a scenario, directly
+	// or through another block.
+	used := map[string]bool{}
+	var walk func(n parse.Node)
+	walk = func(n parse.Node) {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n != nil {
+				for _, c := range n.Nodes {
+					walk(c)
+				}
+			}
+		case *parse.IfNode:
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.RangeNode:
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.WithNode:
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.TemplateNode:
+			if !used[n.Name] {
+				used[n.Name] = true
+				if tmpl := scenarioTemplates.Lookup(n.Name); tmpl != nil {
+					walk(tmpl.Root)
+				}
+			}
+		}
+	}
+	for _, f := range files {
+		walk(scenarioTemplates.Lookup(path.Base(f)).Root)
+	}
+	for _, tmpl := range scenarioTemplates.Templates() {
+		if name := tmpl.Name(); !strings.HasSuffix(name, ".tmpl") && name != "sipp" && !used[name] {
+			t.Errorf("block %q is defined but no scenario uses it", name)
+		}
+	}
 }
-
-// optionsScenario sends one OPTIONS and expects 200.
-const optionsScenario = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="OPTIONS ping">
-  <send retrans="500">
-    <![CDATA[
-      OPTIONS sip:` + serviceNumber + `@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:monitor@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:` + serviceNumber + `@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 OPTIONS
-      Contact: <sip:monitor@[local_ip]:[local_port];transport=[transport]>
-      Max-Forwards: 70
-      Accept: application/sdp
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" rtd="true"/>
-</scenario>
-`

@@ -190,7 +190,7 @@ func TestOptionsPing(t *testing.T) {
 	cr := startCallrec(t, config{})
 	for _, tcp := range []bool{false, true} {
 		name := map[bool]string{false: "options-udp", true: "options-tcp"}[tcp]
-		s := startSIPp(t, sippOpts{Name: name, Remote: cr.SIPAddr(), TCP: tcp, Scenario: optionsScenario})
+		s := startSIPp(t, sippOpts{Name: name, Remote: cr.SIPAddr(), TCP: tcp, Scenario: optionsScenario(t)})
 		s.mustPass(10 * time.Second)
 		res, ok := firstResponse(s.messages(), 200, "OPTIONS", false)
 		if !ok {

@@ -23,7 +23,7 @@ func TestTrunkDigestAuth(t *testing.T) {
 			cfg := config{TrunkPort: freePorts(t, 1, true)}
 			trunk := startSIPp(t, sippOpts{Name: "trunk", Port: cfg.TrunkPort, Scenario: authPeer{
 				Realm: trunkRealm, Nonce: trunkNonce, User: trunkUser, Pass: trunkPass, QOP: qop, Tone: tn.owner,
-			}.render(t, authTrunkTemplate)})
+			}.render(t, "trunk-auth")})
 			cr := startCallrecEnv(t, cfg, "CALLREC_TRUNK_USERNAME="+trunkUser, "CALLREC_TRUNK_PASSWORD="+trunkPass)
 			stranger := call(t, cr, "stranger", callerScenario{
 				From: strangerNum, To: serviceNumber, Early: true, EventPT: 101, Tone: tn.other,
@@ -75,7 +75,7 @@ func TestTrunkRegister(t *testing.T) {
 	cfg := config{TrunkPort: freePorts(t, 1, true), SIPPort: freePorts(t, 1, true)}
 	reg := startSIPp(t, sippOpts{Name: "registrar", Port: cfg.TrunkPort, Scenario: authPeer{
 		Realm: trunkRealm, Nonce: trunkNonce, User: trunkUser, Pass: trunkPass, QOP: true,
-	}.render(t, registrarTemplate)})
+	}.render(t, "registrar")})
 	start := time.Now()
 	cr := startCallrecEnv(t, cfg,
 		"CALLREC_TRUNK_USERNAME="+trunkUser, "CALLREC_TRUNK_PASSWORD="+trunkPass,
@@ -143,15 +143,17 @@ func TestTrunkRegister(t *testing.T) {
 
 // TestRegisterRefresh: the registrar grants 3 s; callrec refreshes its
 // registration at 80 % of that, 2.4 s after the 200, and the refresh is
-// authenticated. The first registrar (registrarTemplate, 401 then 200)
-// takes one dialog only, so a second one takes over the port for the
+// authenticated. The first registrar (registrar.xml.tmpl, 401 then
+// 200) takes one dialog only, so a second one takes over the port for the
 // refresh (which may come with credentials or be challenged again).
 func TestRegisterRefresh(t *testing.T) {
 	t.Parallel()
 	const granted = 3
 	cfg := config{TrunkPort: freePorts(t, 1, true), SIPPort: freePorts(t, 1, true)}
 	peer := authPeer{Realm: trunkRealm, Nonce: trunkNonce, User: trunkUser, Pass: trunkPass, QOP: true}
-	reg := startSIPp(t, sippOpts{Name: "registrar", Port: cfg.TrunkPort, Scenario: shortRegistrar(t, peer, granted)})
+	short := peer
+	short.Expires = granted
+	reg := startSIPp(t, sippOpts{Name: "registrar", Port: cfg.TrunkPort, Scenario: short.render(t, "registrar")})
 	cr := startCallrecEnv(t, cfg,
 		"CALLREC_TRUNK_USERNAME="+trunkUser, "CALLREC_TRUNK_PASSWORD="+trunkPass,
 		"CALLREC_TRUNK_REGISTER=true", "CALLREC_TRUNK_REGISTER_EXPIRY=60s")
@@ -163,7 +165,7 @@ func TestRegisterRefresh(t *testing.T) {
 	if !found {
 		t.Fatalf("the registrar sent no 200: %s", reg.summary())
 	}
-	refresh := startSIPp(t, sippOpts{Name: "registrar-refresh", Port: cfg.TrunkPort, Scenario: refreshRegistrar(t, peer, 60)})
+	refresh := startSIPp(t, sippOpts{Name: "registrar-refresh", Port: cfg.TrunkPort, Scenario: peer.render(t, "registrar-refresh")})
 	ready := time.Since(ok.Time)
 	t.Logf("the second registrar was listening %v after the first 200", ready.Round(time.Millisecond))
 	if ready > 2*time.Second {
