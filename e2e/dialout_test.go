@@ -18,10 +18,7 @@ func TestOwnerDialsOut(t *testing.T) {
 	t.Parallel()
 	cr := startCallrec(t, config{})
 	tn := makeTones(t)
-	trunk := startTrunk(t, cr, trunkScenario{RingMS: 1000, Tone: tn.other})
-	owner := call(t, cr, "owner", ownerDialsOut(t, tn, "2125550123", 8000), sippOpts{})
-	owner.mustPass(callTimeout)
-	trunk.mustPass(10 * time.Second)
+	owner, trunk := callThrough(t, cr, trunkScenario{RingMS: 1000, Tone: tn.other}, "owner", ownerDialsOut(t, tn, "2125550123", 8000), sippOpts{})
 	if t.Failed() {
 		return
 	}
@@ -47,13 +44,10 @@ func TestOwnerDialsInternational(t *testing.T) {
 	t.Parallel()
 	cr := startCallrec(t, config{})
 	tn := makeTones(t)
-	trunk := startTrunk(t, cr, trunkScenario{Tone: tn.other, HangupAfterMS: 8000})
-	owner := call(t, cr, "owner", callerScenario{
+	_, trunk := callThrough(t, cr, trunkScenario{Tone: tn.other, HangupAfterMS: 8000}, "owner", callerScenario{
 		From: ownerNumber, To: serviceNumber, EventPT: 96, Tone: tn.owner,
 		Steps: []step{pause(waitEnterNumber), keys(t, "00442079460000#", 96), awaitBye(30000)},
 	}, sippOpts{TCP: true})
-	owner.mustPass(callTimeout)
-	trunk.mustPass(10 * time.Second)
 	if t.Failed() {
 		return
 	}
@@ -72,16 +66,13 @@ func TestGarbageDTMF(t *testing.T) {
 	t.Parallel()
 	cr := startCallrec(t, config{})
 	tn := makeTones(t)
-	trunk := startTrunk(t, cr, trunkScenario{Tone: tn.other})
-	owner := call(t, cr, "owner", callerScenario{
+	_, trunk := callThrough(t, cr, trunkScenario{Tone: tn.other}, "owner", callerScenario{
 		From: ownerNumber, To: serviceNumber, EventPT: 101, Tone: tn.owner,
 		Steps: []step{
 			pause(waitEnterNumber), junkKeys(t, 101), keys(t, "2125550123#", 101),
 			pause(waitBridge + 2000), hangup(),
 		},
 	}, sippOpts{})
-	owner.mustPass(callTimeout)
-	trunk.mustPass(10 * time.Second)
 	if t.Failed() {
 		return
 	}
@@ -94,13 +85,10 @@ func TestDialOutBusy(t *testing.T) {
 	t.Parallel()
 	cr := startCallrec(t, config{})
 	tn := makeTones(t)
-	trunk := startTrunk(t, cr, trunkScenario{Mode: "reject", Code: 486})
-	owner := call(t, cr, "owner", callerScenario{
+	_, trunk := callThrough(t, cr, trunkScenario{Mode: "reject", Code: 486}, "owner", callerScenario{
 		From: ownerNumber, To: serviceNumber, EventPT: 101, Tone: tn.owner,
 		Steps: []step{pause(waitEnterNumber), keys(t, "2125550123#", 101), awaitBye(20000)},
 	}, sippOpts{})
-	owner.mustPass(callTimeout)
-	trunk.mustPass(10 * time.Second)
 	if t.Failed() {
 		return
 	}
@@ -116,13 +104,10 @@ func TestNoAnswer(t *testing.T) {
 	t.Parallel()
 	cr := startCallrec(t, config{RingTimeout: 3})
 	tn := makeTones(t)
-	trunk := startTrunk(t, cr, trunkScenario{Mode: "ring"})
-	owner := call(t, cr, "owner", callerScenario{
+	_, trunk := callThrough(t, cr, trunkScenario{Mode: "ring"}, "owner", callerScenario{
 		From: ownerNumber, To: serviceNumber, EventPT: 101, Tone: tn.owner,
 		Steps: []step{pause(waitEnterNumber), keys(t, "2125550123#", 101), awaitBye(25000)},
 	}, sippOpts{})
-	owner.mustPass(callTimeout)
-	trunk.mustPass(10 * time.Second)
 	if t.Failed() {
 		return
 	}
@@ -155,8 +140,7 @@ func TestPINWrongThenRight(t *testing.T) {
 	t.Parallel()
 	cr := startCallrec(t, config{OwnerPIN: "4321"})
 	tn := makeTones(t)
-	trunk := startTrunk(t, cr, trunkScenario{Tone: tn.other})
-	owner := call(t, cr, "owner", callerScenario{
+	_, trunk := callThrough(t, cr, trunkScenario{Tone: tn.other}, "owner", callerScenario{
 		From: ownerNumber, To: serviceNumber, EventPT: 101, Tone: tn.owner,
 		Steps: []step{
 			pause(waitEnterPIN), keys(t, "1111#", 101),
@@ -165,8 +149,6 @@ func TestPINWrongThenRight(t *testing.T) {
 			pause(waitBridge + 5000), hangup(),
 		},
 	}, sippOpts{})
-	owner.mustPass(callTimeout)
-	trunk.mustPass(10 * time.Second)
 	if t.Failed() {
 		return
 	}

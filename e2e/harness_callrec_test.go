@@ -100,74 +100,11 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// startCallrec writes cfg into a fresh directory, starts `callrec serve`,
-// and returns once its SIP TCP port accepts connections. It is stopped
-// with SIGTERM when the test ends; its log is shown if the test failed.
-func startCallrec(t *testing.T, cfg config) *callrec {
+// writeConfig completes cfg (data_dir in a fresh directory, free ports
+// where it names none, the default allowed_destinations), writes it as
+// callrec.yaml in that directory and returns the file's path.
+func writeConfig(t *testing.T, cfg *config) string {
 	t.Helper()
-	requireCallrec(t)
-	dir := t.TempDir()
-	cfg.DataDir = filepath.Join(dir, "data")
-	if cfg.SIPPort == 0 {
-		cfg.SIPPort = freePorts(t, 1, true)
-	}
-	if cfg.TrunkPort == 0 {
-		cfg.TrunkPort = freePorts(t, 1, true)
-	}
-	cfg.RTPLo = freePorts(t, 40, false)
-	cfg.RTPHi = cfg.RTPLo + 39
-	if cfg.Allowed == nil {
-		cfg.Allowed = []string{"+1", "+44"}
-	}
-	var y bytes.Buffer
-	if err := configTemplate.Execute(&y, cfg); err != nil {
-		t.Fatal(err)
-	}
-	c := &callrec{t: t, cfg: cfg, cfgPath: filepath.Join(dir, "callrec.yaml"), log: &syncBuffer{}, done: make(chan struct{})}
-	if err := os.WriteFile(c.cfgPath, y.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c.cmd = exec.Command(env.callrec, "serve", "--config", c.cfgPath)
-	c.cmd.Env = cleanEnv()
-	c.cmd.Stdout = c.log
-	c.cmd.Stderr = c.log
-	c.cmd.Dir = dir
-	if err := c.cmd.Start(); err != nil {
-		t.Fatalf("start callrec: %v", err)
-	}
-	go func() {
-		c.waitErr = c.cmd.Wait()
-		close(c.done)
-	}()
-	t.Cleanup(c.stop)
-
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		conn, err := net.DialTimeout("tcp", c.SIPAddr(), 200*time.Millisecond)
-		if err == nil {
-			conn.Close()
-			break
-		}
-		select {
-		case <-c.done:
-			t.Fatalf("callrec exited at start-up (%v); config:\n%s\nlog:\n%s", c.waitErr, y.String(), c.log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("callrec's SIP TCP port %s did not accept a connection within 10 s; config:\n%s\nlog:\n%s", c.SIPAddr(), y.String(), c.log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return c
-}
-
-// startCallrecEnv is startCallrec with extra environment variables
-// ("CALLREC_TRUNK_USERNAME=…"), for keys the config template cannot set
-// (nested under trunk:). cfg.TrunkPort may be set beforehand, so that a
-// SIPp trunk can be listening before callrec starts.
-func startCallrecEnv(t *testing.T, cfg config, extraEnv ...string) *callrec {
-	t.Helper()
-	requireCallrec(t)
 	dir := t.TempDir()
 	cfg.DataDir = filepath.Join(dir, "data")
 	if cfg.SIPPort == 0 {
@@ -189,12 +126,25 @@ func startCallrecEnv(t *testing.T, cfg config, extraEnv ...string) *callrec {
 	if err := os.WriteFile(path, y.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+// startCallrec writes cfg into a fresh directory (see writeConfig), starts
+// `callrec serve`, and returns once its SIP TCP port accepts connections.
+// It is stopped with SIGTERM when the test ends; its log is shown if the
+// test failed. extraEnv ("CALLREC_TRUNK_USERNAME=…") sets keys the config
+// template cannot (nested under trunk:). cfg.TrunkPort may be set
+// beforehand, so that a SIPp trunk can be listening before callrec starts.
+func startCallrec(t *testing.T, cfg config, extraEnv ...string) *callrec {
+	t.Helper()
+	requireCallrec(t)
+	path := writeConfig(t, &cfg)
 	return launchCallrec(t, cfg, path, extraEnv)
 }
 
-// launchCallrec starts `callrec serve --config cfgPath` and waits, as
-// startCallrec does, until its SIP TCP port accepts connections. The
-// harness's stop runs when the test ends.
+// launchCallrec starts `callrec serve --config cfgPath` and waits until
+// its SIP TCP port accepts connections. The harness's stop runs when the
+// test ends.
 func launchCallrec(t *testing.T, cfg config, cfgPath string, extraEnv []string) *callrec {
 	t.Helper()
 	c := &callrec{t: t, cfg: cfg, cfgPath: cfgPath, log: &syncBuffer{}, done: make(chan struct{})}
@@ -224,7 +174,7 @@ func launchCallrec(t *testing.T, cfg config, cfgPath string, extraEnv []string) 
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("callrec's SIP TCP port %s did not accept a connection within 10 s; log:\n%s", c.SIPAddr(), c.log)
+			t.Fatalf("callrec's SIP TCP port %s did not accept a connection within 10 s; config:\n%s\nlog:\n%s", c.SIPAddr(), mustRead(cfgPath), c.log)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -339,14 +289,8 @@ func (c *callrec) waitLog(d time.Duration, parts ...string) string {
 	c.t.Helper()
 	deadline := time.Now().Add(d)
 	for {
-		for _, line := range strings.Split(c.log.String(), "\n") {
-			ok := true
-			for _, p := range parts {
-				ok = ok && strings.Contains(line, p)
-			}
-			if ok {
-				return line
-			}
+		if line, ok := c.logLine(parts...); ok {
+			return line
 		}
 		if time.Now().After(deadline) {
 			c.t.Fatalf("callrec logged no line with %q within %v", parts, d)
@@ -365,19 +309,28 @@ func (c *callrec) waitLog(d time.Duration, parts ...string) string {
 // of parts (waitLog without failing the test).
 func (c *callrec) logHas(d time.Duration, parts ...string) bool {
 	for deadline := time.Now().Add(d); ; time.Sleep(50 * time.Millisecond) {
-		for _, line := range strings.Split(c.log.String(), "\n") {
-			ok := true
-			for _, p := range parts {
-				ok = ok && strings.Contains(line, p)
-			}
-			if ok {
-				return true
-			}
+		if _, ok := c.logLine(parts...); ok {
+			return true
 		}
 		if time.Now().After(deadline) {
 			return false
 		}
 	}
+}
+
+// logLine is the first line callrec has logged so far that contains all
+// of parts.
+func (c *callrec) logLine(parts ...string) (string, bool) {
+	for _, line := range strings.Split(c.log.String(), "\n") {
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(line, p)
+		}
+		if ok {
+			return line, true
+		}
+	}
+	return "", false
 }
 
 // waitRecordingStarted waits for callrec to log that a call's recording
@@ -393,36 +346,20 @@ func (c *callrec) waitRecordingStarted() {
 func serveMustFail(t *testing.T, cfg config, d time.Duration) (int, string) {
 	t.Helper()
 	requireCallrec(t)
-	dir := t.TempDir()
-	cfg.DataDir = filepath.Join(dir, "data")
-	cfg.SIPPort = freePorts(t, 1, true)
-	cfg.TrunkPort = freePorts(t, 1, true)
-	cfg.RTPLo = freePorts(t, 40, false)
-	cfg.RTPHi = cfg.RTPLo + 39
-	if cfg.Allowed == nil {
-		cfg.Allowed = []string{"+1", "+44"}
-	}
-	var y bytes.Buffer
-	if err := configTemplate.Execute(&y, cfg); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "callrec.yaml")
-	if err := os.WriteFile(path, y.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := writeConfig(t, &cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, env.callrec, "serve", "--config", path)
 	cmd.Env = cleanEnv()
-	cmd.Dir = dir
+	cmd.Dir = filepath.Dir(path)
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
-		t.Fatalf("callrec serve was still running %v after start (killed); it must refuse this config at once; config:\n%s\noutput:\n%s", d, y.String(), out)
+		t.Fatalf("callrec serve was still running %v after start (killed); it must refuse this config at once; config:\n%s\noutput:\n%s", d, mustRead(path), out)
 	}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
-		t.Fatalf("callrec serve exited 0; it must refuse this config; config:\n%s\noutput:\n%s", y.String(), out)
+		t.Fatalf("callrec serve exited 0; it must refuse this config; config:\n%s\noutput:\n%s", mustRead(path), out)
 	case !errors.As(err, &ee):
 		t.Fatalf("run callrec serve: %v", err)
 	}

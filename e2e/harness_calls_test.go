@@ -59,6 +59,20 @@ func call(t *testing.T, cr *callrec, name string, s callerScenario, o sippOpts) 
 	return startSIPp(t, o)
 }
 
+// callThrough places one call through callrec and waits for it to end:
+// it starts the trunk s, then the phone name calling with c, and fails the
+// test unless the phone's scenario runs to its end within callTimeout and
+// then the trunk's within 10 s. Check t.Failed() before reading what they
+// saw.
+func callThrough(t *testing.T, cr *callrec, s trunkScenario, name string, c callerScenario, o sippOpts) (phone, trunk *sipp) {
+	t.Helper()
+	trunk = startTrunk(t, cr, s)
+	phone = call(t, cr, name, c, o)
+	phone.mustPass(callTimeout)
+	trunk.mustPass(10 * time.Second)
+	return phone, trunk
+}
+
 // ownerDialsOut is the owner's side of a call to number: wait for the
 // prompt, type the number (keys, with '#') and talk for talkMS, then
 // hang up.
@@ -90,13 +104,10 @@ func strangerBridged(t *testing.T, cr *callrec, tn tones, steps ...step) (strang
 func strangerCall(t *testing.T, cr *callrec) string {
 	t.Helper()
 	tn := makeTones(t)
-	trunk := startTrunk(t, cr, trunkScenario{Tone: tn.owner, HangupAfterMS: 4000})
-	stranger := call(t, cr, "stranger", callerScenario{
+	callThrough(t, cr, trunkScenario{Tone: tn.owner, HangupAfterMS: 4000}, "stranger", callerScenario{
 		From: strangerNum, To: serviceNumber, Early: true, EventPT: 101, Tone: tn.other,
 		Steps: []step{awaitBye(40000)},
 	}, sippOpts{})
-	stranger.mustPass(callTimeout)
-	trunk.mustPass(10 * time.Second)
 	recs := cr.finishedCalls(1)
 	if recs[0].Status != "completed" {
 		t.Fatalf("call not completed: %s", recs[0])

@@ -94,39 +94,15 @@ func (s *rtpSink) packets() []rtpPacket {
 	return append([]rtpPacket(nil), s.pkts...)
 }
 
-// sendTone sends a PCMU tone at hz as RTP from the sink's socket to to,
-// one 20 ms packet per 20 ms of wall clock (catching up after a late
-// wake-up, so the stream keeps real time), until stop is closed.
+// sendTone sends a PCMU tone at hz (sendToneAs with payload type 0).
 func (s *rtpSink) sendTone(hz int, to *net.UDPAddr, stop <-chan struct{}) {
-	pcm := sine(float64(hz), 0.5, 8000)
-	ssrc, seq, ts := rand.Uint32(), uint16(rand.Uint32()), rand.Uint32()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	start := time.Now()
-	for i := 0; ; {
-		for due := int(time.Since(start) / (20 * time.Millisecond)); i <= due; i++ {
-			pkt := rtpHeader(0, i == 0, seq, ts, ssrc)
-			off := i % 50 * 160
-			for _, v := range pcm[off : off+160] {
-				pkt = append(pkt, ulawEncode(v))
-			}
-			if _, err := s.conn.WriteToUDP(pkt, to); err != nil {
-				return
-			}
-			seq++
-			ts += 160
-		}
-		select {
-		case <-stop:
-			return
-		case <-tick.C:
-		}
-	}
+	s.sendToneAs(hz, 0, to, stop)
 }
 
-// sendToneAs is rtpSink.sendTone in either law: it sends a tone at hz as
-// RTP with payload type pt (0 PCMU, 8 PCMA) from the sink's socket to to,
-// one 20 ms packet per 20 ms of wall clock, until stop is closed.
+// sendToneAs sends a tone at hz as RTP with payload type pt (0 PCMU, 8
+// PCMA) from the sink's socket to to, one 20 ms packet per 20 ms of wall
+// clock (catching up after a late wake-up, so the stream keeps real
+// time), until stop is closed.
 func (s *rtpSink) sendToneAs(hz int, pt uint8, to *net.UDPAddr, stop <-chan struct{}) {
 	enc := ulawEncode
 	if pt == 8 {

@@ -17,8 +17,7 @@ func TestPauseResume(t *testing.T) {
 	t.Parallel()
 	cr := startCallrec(t, config{})
 	tn := makeTones(t)
-	trunk := startTrunk(t, cr, trunkScenario{Tone: tn.other})
-	owner := call(t, cr, "owner", callerScenario{
+	_, trunk := callThrough(t, cr, trunkScenario{Tone: tn.other}, "owner", callerScenario{
 		From: ownerNumber, To: serviceNumber, EventPT: 101, Tone: tn.owner,
 		Steps: []step{
 			pause(waitEnterNumber), keys(t, "2125550123#", 101),
@@ -27,8 +26,6 @@ func TestPauseResume(t *testing.T) {
 			pause(4000), hangup(),
 		},
 	}, sippOpts{})
-	owner.mustPass(callTimeout)
-	trunk.mustPass(10 * time.Second)
 	if t.Failed() {
 		return
 	}
@@ -183,13 +180,11 @@ func TestMaxCallSeconds(t *testing.T) {
 	const limit = 4 * time.Second
 	cr := startCallrec(t, config{Extra: "max_call_seconds: 4\n"})
 	tn := makeTones(t)
-	trunk := startTrunk(t, cr, trunkScenario{Tone: tn.owner}) // waits up to 55 s for BYE
-	stranger := call(t, cr, "stranger", callerScenario{
+	// The trunk waits up to 55 s for BYE.
+	stranger, trunk := callThrough(t, cr, trunkScenario{Tone: tn.owner}, "stranger", callerScenario{
 		From: strangerNum, To: serviceNumber, Early: true, EventPT: 101, Tone: tn.other,
 		Steps: []step{awaitBye(30000)},
 	}, sippOpts{})
-	stranger.mustPass(callTimeout)
-	trunk.mustPass(10 * time.Second)
 	if t.Failed() {
 		return
 	}

@@ -121,10 +121,7 @@ func TestMalformedSIP(t *testing.T) {
 	cr.alive()
 
 	tn := makeTones(t)
-	trunk := startTrunk(t, cr, trunkScenario{Tone: tn.other})
-	owner := call(t, cr, "owner", ownerDialsOut(t, tn, "2125550123", 3000), sippOpts{})
-	owner.mustPass(callTimeout)
-	trunk.mustPass(10 * time.Second)
+	_, trunk := callThrough(t, cr, trunkScenario{Tone: tn.other}, "owner", ownerDialsOut(t, tn, "2125550123", 3000), sippOpts{})
 	if t.Failed() {
 		return
 	}

@@ -10,6 +10,15 @@ import (
 	"time"
 )
 
+// The trunk account callrec is given, as environment variables (the
+// config template cannot set trunk.* keys): the credentials the tests'
+// trunk and registrar check, and the same with registration (60 s).
+var (
+	trunkAccountEnv  = []string{"CALLREC_TRUNK_USERNAME=" + trunkUser, "CALLREC_TRUNK_PASSWORD=" + trunkPass}
+	trunkRegisterEnv = []string{"CALLREC_TRUNK_USERNAME=" + trunkUser, "CALLREC_TRUNK_PASSWORD=" + trunkPass,
+		"CALLREC_TRUNK_REGISTER=true", "CALLREC_TRUNK_REGISTER_EXPIRY=60s"}
+)
+
 // TestTrunkDigestAuth: with trunk.username and trunk.password set, the
 // trunk answers callrec's INVITE with 401; callrec sends it again with an
 // Authorization the trunk verifies (SIPp verifyauth), and the call is
@@ -24,7 +33,7 @@ func TestTrunkDigestAuth(t *testing.T) {
 			trunk := startSIPp(t, sippOpts{Name: "trunk", Port: cfg.TrunkPort, Scenario: authPeer{
 				Realm: trunkRealm, Nonce: trunkNonce, User: trunkUser, Pass: trunkPass, QOP: qop, Tone: tn.owner,
 			}.render(t, "trunk-auth")})
-			cr := startCallrecEnv(t, cfg, "CALLREC_TRUNK_USERNAME="+trunkUser, "CALLREC_TRUNK_PASSWORD="+trunkPass)
+			cr := startCallrec(t, cfg, trunkAccountEnv...)
 			stranger := call(t, cr, "stranger", callerScenario{
 				From: strangerNum, To: serviceNumber, Early: true, EventPT: 101, Tone: tn.other,
 				Steps: []step{pause(4000), hangup()},
@@ -77,9 +86,7 @@ func TestTrunkRegister(t *testing.T) {
 		Realm: trunkRealm, Nonce: trunkNonce, User: trunkUser, Pass: trunkPass, QOP: true,
 	}.render(t, "registrar")})
 	start := time.Now()
-	cr := startCallrecEnv(t, cfg,
-		"CALLREC_TRUNK_USERNAME="+trunkUser, "CALLREC_TRUNK_PASSWORD="+trunkPass,
-		"CALLREC_TRUNK_REGISTER=true", "CALLREC_TRUNK_REGISTER_EXPIRY=60s")
+	cr := startCallrec(t, cfg, trunkRegisterEnv...)
 	// 20 s: room for one failed attempt and callrec's 5 s back-off (see
 	// the end of the test), and a second one.
 	reg.mustPass(20 * time.Second)
@@ -154,9 +161,7 @@ func TestRegisterRefresh(t *testing.T) {
 	short := peer
 	short.Expires = granted
 	reg := startSIPp(t, sippOpts{Name: "registrar", Port: cfg.TrunkPort, Scenario: short.render(t, "registrar")})
-	cr := startCallrecEnv(t, cfg,
-		"CALLREC_TRUNK_USERNAME="+trunkUser, "CALLREC_TRUNK_PASSWORD="+trunkPass,
-		"CALLREC_TRUNK_REGISTER=true", "CALLREC_TRUNK_REGISTER_EXPIRY=60s")
+	cr := startCallrec(t, cfg, trunkRegisterEnv...)
 	reg.mustPass(20 * time.Second)
 	if t.Failed() {
 		return
