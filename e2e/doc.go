@@ -17,4 +17,60 @@
 // -race (a reported data race fails the test). TestHarness* check the SIPp
 // scenarios against each other without callrec. See SIPP_NOTES.md for what
 // SIPp does on the wire.
+//
+// # Where the tests are
+//
+// Each test file is named after what it tests:
+//
+//	dialout_test.go    the owner dials out: number, PIN, busy, no answer, refusals
+//	callin_test.go     a stranger calls in: early media, prompts_dir, owner busy, CANCEL
+//	incall_test.go     during a call: pause and resume keys, keys to the far end, max_call_seconds
+//	sip_test.go        SIP behaviour: allowed sources, codecs, call limit, malformed SIP, OPTIONS, re-INVITE
+//	trunk_test.go      the trunk account: digest authentication, registration and its refresh
+//	media_test.go      PCMU↔PCMA transcoding, RTP from addresses that are no peer
+//	lifecycle_test.go  graceful shutdown, the grace period running out, crash recovery
+//	pipeline_test.go   post-call processing, its crash recovery, PostgreSQL, `callrec process`
+//	delivery_test.go   a call to the owner's email, and the signed link to the report
+//
+// The harness is in harness_*_test.go, each file named for what it helps
+// with:
+//
+//	harness_test.go            TestMain (builds callrec once), skipping, numbers, free ports
+//	harness_callrec_test.go    the config per test; starting, restarting, signalling, stopping callrec; its log
+//	harness_records_test.go    call records, recording files, pipeline stages
+//	harness_sipp_test.go       running SIPp, waiting for it, reading its trace
+//	harness_sip_test.go        SIP messages and SDP as the tests read them; Go stand-ins for SIP peers
+//	harness_scenarios_test.go  what a phone or trunk scenario can do; the scenario loader
+//	harness_calls_test.go      prompt timings, tones, placing calls (callThrough), checking INVITE and recording
+//	harness_audio_test.go      G.711, tones, WAV files, tone detection
+//	harness_rtp_test.go        RTP packets, rtpSink (a Go media endpoint), RFC 4733 DTMF pcaps
+//	harness_pipeline_test.go   the stand-in transcription API, PostgreSQL schemas
+//	harness_mailpit_test.go    Mailpit, the SMTP server the delivery test reads mail from
+//	harness_selfcheck_test.go  TestHarness*: the scenarios against each other, without callrec
+//
+// A new test goes into the file of the feature it tests (a new feature, a
+// new file named after it), and usually reads: startCallrec with a config,
+// makeTones, callThrough with a trunkScenario and a callerScenario, then
+// checks on the SIPp traces, cr.oneCall() and checkRecording.
+//
+// # Where the SIPp scenarios are
+//
+// Every scenario is a text/template file in testdata/sipp/, NAME.xml.tmpl:
+// caller (a phone calling callrec), caller-reinvite, trunk, trunk-auth,
+// registrar, registrar-refresh and options. The SIP they share (INVITE
+// with SDP, the provisional responses, ACK, BYE, answering a BYE, the
+// trunk's 180/183 and 200, RTP tone and DTMF pcap play, digest challenge
+// and check) is defined once, as {{define}} blocks in
+// testdata/sipp/blocks.tmpl. The files are embedded and parsed together;
+// renderScenario in harness_scenarios_test.go is the one loader, called by
+// the render methods of the Go types that say what a test wants of a
+// scenario (callerScenario, trunkScenario, reinviteCaller, authPeer).
+//
+// To add a scenario: write testdata/sipp/NAME.xml.tmpl from the blocks
+// (a piece that a second scenario needs moves into blocks.tmpl); give it
+// a type or a field and a render method that calls renderScenario(t,
+// "NAME", data); add a case to TestScenarioTemplates, which fails for a
+// file it does not render; and, for a new kind of peer, a TestHarness*
+// that runs it against another scenario without callrec. SIPP_NOTES.md
+// has the details and what SIPp does with them.
 package e2e

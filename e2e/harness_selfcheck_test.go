@@ -6,139 +6,12 @@ package e2e
 // say nothing about callrec.
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// rtpPacket is a parsed RTP packet.
-type rtpPacket struct {
-	From    *net.UDPAddr
-	PT      uint8
-	Marker  bool
-	Seq     uint16
-	TS      uint32
-	SSRC    uint32
-	Payload []byte
-}
-
-func parseRTP(b []byte) (rtpPacket, bool) {
-	if len(b) < 12 || b[0]>>6 != 2 {
-		return rtpPacket{}, false
-	}
-	cc := int(b[0] & 0x0f)
-	hl := 12 + 4*cc
-	if b[0]&0x10 != 0 { // extension
-		if len(b) < hl+4 {
-			return rtpPacket{}, false
-		}
-		hl += 4 + 4*int(binary.BigEndian.Uint16(b[hl+2:]))
-	}
-	if len(b) < hl {
-		return rtpPacket{}, false
-	}
-	return rtpPacket{
-		PT: b[1] & 0x7f, Marker: b[1]&0x80 != 0,
-		Seq: binary.BigEndian.Uint16(b[2:]), TS: binary.BigEndian.Uint32(b[4:]),
-		SSRC: binary.BigEndian.Uint32(b[8:]), Payload: append([]byte(nil), b[hl:]...),
-	}, true
-}
-
-// rtpSink collects the RTP packets sent to a loopback UDP port.
-type rtpSink struct {
-	conn *net.UDPConn
-	mu   sync.Mutex
-	pkts []rtpPacket
-}
-
-func newRTPSink(t *testing.T) *rtpSink {
-	t.Helper()
-	port := freePorts(t, 2, false)
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &rtpSink{conn: c}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 2048)
-		for {
-			n, from, err := c.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			if p, ok := parseRTP(buf[:n]); ok {
-				p.From = from
-				s.mu.Lock()
-				s.pkts = append(s.pkts, p)
-				s.mu.Unlock()
-			}
-		}
-	}()
-	t.Cleanup(func() { c.Close(); <-done })
-	return s
-}
-
-func (s *rtpSink) Port() int { return s.conn.LocalAddr().(*net.UDPAddr).Port }
-
-func (s *rtpSink) packets() []rtpPacket {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]rtpPacket(nil), s.pkts...)
-}
-
-// pcmu decodes the PCMU payloads received, in arrival order.
-func pcmuSamples(pkts []rtpPacket) []int16 {
-	var out []int16
-	for _, p := range pkts {
-		if p.PT == 0 {
-			for _, u := range p.Payload {
-				out = append(out, ulawDecode(u))
-			}
-		}
-	}
-	return out
-}
-
-// dtmfKeys decodes RFC 4733 events of payload type pt, one key per
-// (SSRC, timestamp), and checks each key has its marker and end bits.
-func dtmfKeys(t *testing.T, pkts []rtpPacket, pt uint8) string {
-	t.Helper()
-	const keyChars = "0123456789*#ABCD"
-	type id struct{ ssrc, ts uint32 }
-	var order []id
-	seen := map[id]struct{ marker, end bool }{}
-	var keys strings.Builder
-	for _, p := range pkts {
-		if p.PT != pt || len(p.Payload) < 4 || p.Payload[0] >= 16 {
-			continue
-		}
-		k := id{p.SSRC, p.TS}
-		st, ok := seen[k]
-		if !ok {
-			order = append(order, k)
-			if int(p.Payload[0]) < len(keyChars) {
-				keys.WriteByte(keyChars[p.Payload[0]])
-			} else {
-				keys.WriteByte('?')
-			}
-		}
-		st.marker = st.marker || p.Marker
-		st.end = st.end || p.Payload[1]&0x80 != 0
-		seen[k] = st
-	}
-	for i, k := range order {
-		if st := seen[k]; !st.marker || !st.end {
-			t.Errorf("key %d (ts %d): marker %v, end %v; want both", i, k.ts, st.marker, st.end)
-		}
-	}
-	return keys.String()
-}
 
 // TestHarnessDialOut: an owner typing keys over RFC 4733 while streaming a
 // tone, against a trunk that rings, answers with its own tone and waits
@@ -296,9 +169,4 @@ func TestHarnessSourceAddress(t *testing.T) {
 		t.Errorf("got %q from %v, want an INVITE from 127.0.0.2", firstLine(string(buf[:n])), from)
 	}
 	_ = caller // killed at cleanup: nobody answers it
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return strings.TrimSpace(line)
 }

@@ -1,15 +1,13 @@
 package e2e
 
-// Running SIPp and reading its message traces.
+// Running SIPp (one process per phone or trunk, one call each) and reading
+// its message trace.
 
 import (
-	"bufio"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -186,6 +184,16 @@ func (s *sipp) mustPass(d time.Duration) {
 	}
 }
 
+// kill ends a SIPp whose call is left hanging (its peer was killed).
+func (s *sipp) kill() {
+	select {
+	case <-s.done:
+	default:
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
 // summary says in one line what SIPp sent and received.
 func (s *sipp) summary() string {
 	var parts []string
@@ -251,194 +259,25 @@ func (s *sipp) waitMessage(d time.Duration, what string, match func(sipMsg) bool
 	}
 }
 
-// sipMsg is one SIP message from a SIPp trace.
-type sipMsg struct {
-	Time    time.Time
-	Sent    bool // sent by SIPp (else received)
-	Raw     string
-	Method  string // requests
-	URI     string // requests
-	Status  int    // responses
-	CSeq    string // method in CSeq, e.g. "INVITE"
-	Headers map[string][]string
-	Body    string
+// byeTime is when SIPp received (sent=false) or sent the first BYE.
+func byeTime(t *testing.T, s *sipp, sent bool) time.Time {
+	t.Helper()
+	byes := requests(s.messages(), "BYE", sent)
+	if len(byes) == 0 {
+		t.Fatalf("sipp %s: no BYE (sent=%v): %s", s.opts.Name, sent, s.summary())
+	}
+	return byes[0].Time
 }
 
-// Header returns the first value of a header (name case-insensitive).
-func (m sipMsg) Header(name string) string {
-	if v := m.Headers[strings.ToLower(name)]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
-
-// Short is e.g. "INVITE sip:+1@h" or "200 (INVITE)".
-func (m sipMsg) Short() string {
-	if m.Method != "" {
-		return m.Method + " " + m.URI
-	}
-	return fmt.Sprintf("%d (%s)", m.Status, m.CSeq)
-}
-
-var compactHeaders = map[string]string{
-	"f": "from", "t": "to", "m": "contact", "i": "call-id", "v": "via",
-	"l": "content-length", "c": "content-type", "k": "supported", "s": "subject",
-}
-
-var traceSep = regexp.MustCompile(`(?m)^-{20,} (\d{4}-\d\d-\d\d[ \t]\d\d:\d\d:\d\d\.\d+)\s*$`)
-
-// parseTrace splits a SIPp -trace_msg file into messages. Each entry starts
-// with a line of dashes and a local timestamp, then "UDP message sent (N
-// bytes):" or "TCP message received [N] bytes :", a blank line and the
-// message.
-func parseTrace(s string) []sipMsg {
-	var out []sipMsg
-	locs := traceSep.FindAllStringSubmatchIndex(s, -1)
-	for i, loc := range locs {
-		end := len(s)
-		if i+1 < len(locs) {
-			end = locs[i+1][0]
-		}
-		stamp := strings.Replace(s[loc[2]:loc[3]], "\t", " ", 1)
-		ts, _ := time.ParseInLocation("2006-01-02 15:04:05.999999", stamp, time.Local)
-		entry := s[loc[1]:end]
-		entry = strings.TrimLeft(entry, "\r\n")
-		nl := strings.IndexByte(entry, '\n')
-		if nl < 0 {
-			continue
-		}
-		kind := entry[:nl]
-		if !strings.Contains(kind, "message sent") && !strings.Contains(kind, "message received") {
-			continue // e.g. "Ignoring provisional …"
-		}
-		m := parseSIP(strings.TrimLeft(entry[nl+1:], "\r\n"))
-		m.Time = ts
-		m.Sent = strings.Contains(kind, "sent")
-		out = append(out, m)
-	}
-	return out
-}
-
-// parseSIP parses a SIP message leniently.
-func parseSIP(raw string) sipMsg {
-	m := sipMsg{Raw: raw, Headers: map[string][]string{}}
-	raw = strings.ReplaceAll(raw, "\r\n", "\n")
-	head, body, _ := strings.Cut(raw, "\n\n")
-	m.Body = strings.TrimRight(body, "\n")
-	sc := bufio.NewScanner(strings.NewReader(head))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	first := true
-	for sc.Scan() {
-		line := sc.Text()
-		if first {
-			first = false
-			f := strings.Fields(line)
-			if len(f) >= 2 && strings.HasPrefix(f[0], "SIP/") {
-				m.Status, _ = strconv.Atoi(f[1])
-			} else if len(f) >= 2 {
-				m.Method, m.URI = f[0], f[1]
-			}
-			continue
-		}
-		name, val, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		name = strings.ToLower(strings.TrimSpace(name))
-		if long, ok := compactHeaders[name]; ok {
-			name = long
-		}
-		m.Headers[name] = append(m.Headers[name], strings.TrimSpace(val))
-	}
-	if f := strings.Fields(m.Header("cseq")); len(f) == 2 {
-		m.CSeq = f[1]
-	}
-	return m
-}
-
-// uriUser is the user part of a SIP or tel URI, or of a name-addr such as
-// `"Bob" <sip:+1555@host>;tag=x`.
-func uriUser(s string) string {
-	if i := strings.IndexByte(s, '<'); i >= 0 {
-		s = s[i+1:]
-		if j := strings.IndexByte(s, '>'); j >= 0 {
-			s = s[:j]
+// firstOK is the 200 the phone received for its INVITE with CSeq number
+// cseq.
+func firstOK(t *testing.T, s *sipp, cseq string) sipMsg {
+	t.Helper()
+	for _, m := range s.messages() {
+		if !m.Sent && m.Status == 200 && m.CSeq == "INVITE" && strings.HasPrefix(m.Header("CSeq"), cseq+" ") {
+			return m
 		}
 	}
-	s = strings.TrimSpace(s)
-	for _, scheme := range []string{"sip:", "sips:", "tel:"} {
-		if len(s) >= len(scheme) && strings.EqualFold(s[:len(scheme)], scheme) {
-			s = s[len(scheme):]
-			break
-		}
-	}
-	if i := strings.IndexByte(s, '@'); i >= 0 {
-		s = s[:i]
-	} else if i := strings.IndexAny(s, ";?"); i >= 0 {
-		s = s[:i]
-	}
-	if i := strings.IndexByte(s, ';'); i >= 0 { // user parameters, e.g. ;npdi
-		s = s[:i]
-	}
-	return s
-}
-
-// sdpAudio returns the connection address and audio port of an SDP body.
-func sdpAudio(body string) (ip string, port int) {
-	for _, line := range strings.Split(strings.ReplaceAll(body, "\r\n", "\n"), "\n") {
-		line = strings.TrimSpace(line)
-		if strings.HasPrefix(line, "c=IN IP4 ") && ip == "" {
-			ip = strings.Fields(line[len("c=IN IP4 "):])[0]
-		}
-		if strings.HasPrefix(line, "m=audio ") && port == 0 {
-			port, _ = strconv.Atoi(strings.Fields(line)[1])
-		}
-	}
-	return ip, port
-}
-
-// Filters over traces.
-
-func requests(msgs []sipMsg, method string, sent bool) []sipMsg {
-	var out []sipMsg
-	for _, m := range msgs {
-		if m.Method == method && m.Sent == sent {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// statuses lists the status codes of responses received (sent=false) or
-// sent, for requests with CSeq method cseq.
-func statuses(msgs []sipMsg, cseq string, sent bool) []int {
-	var out []int
-	for _, m := range msgs {
-		if m.Status != 0 && m.Sent == sent && m.CSeq == cseq {
-			out = append(out, m.Status)
-		}
-	}
-	return out
-}
-
-func firstResponse(msgs []sipMsg, status int, cseq string, sent bool) (sipMsg, bool) {
-	for _, m := range msgs {
-		if m.Status == status && m.CSeq == cseq && m.Sent == sent {
-			return m, true
-		}
-	}
-	return sipMsg{}, false
-}
-
-func contains(xs []int, x int) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
-func netDial(network, ip string, port int) (net.Conn, error) {
-	return net.DialTimeout(network, net.JoinHostPort(ip, strconv.Itoa(port)), 200*time.Millisecond)
+	t.Fatalf("sipp %s got no 200 to INVITE CSeq %s: %s", s.opts.Name, cseq, s.summary())
+	return sipMsg{}
 }
