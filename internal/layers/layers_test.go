@@ -1,0 +1,127 @@
+package layers
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/callrec/callrec/internal/"
+
+// allowed lists, for each package under internal/ (by path, a trailing
+// "/" covering its sub-packages), the internal packages it may import. A
+// package missing here fails the test: place every new package.
+var allowed = map[string][]string{
+	// Vocabulary and stores: no knowledge of calls in progress or of
+	// what processes them.
+	"number":     nil,
+	"display":    nil,
+	"metrics":    nil,
+	"password":   nil,
+	"prompts":    nil,
+	"store":      nil,
+	"blob":       nil,
+	"transcript": nil,
+	"signed":     {"blob"},
+	"callflow":   {"number"},
+	"calls":      {"blob", "callflow", "store"},
+	"config":     {"callflow", "number"},
+	// The call's path: SIP and media know nothing above them.
+	"sip":     nil,
+	"media/":  {"media/"},
+	"runtime": {"sip", "media/", "callflow", "calls", "store", "blob", "metrics"},
+	// After the call.
+	"transcribe":  {"transcript"},
+	"transcribe/": {"transcribe", "transcribe/", "transcript", "number"},
+	"analytics":   {"transcribe", "transcript"},
+	"corpus":      {"transcribe", "transcript", "media/"},
+	"corpus/":     {"corpus", "transcribe", "transcript", "media/"},
+	"pipeline":    {"analytics", "blob", "calls", "media/", "store", "transcribe", "transcript"},
+	"queue":       {"blob", "calls", "metrics", "pipeline", "store", "transcribe"},
+	"report":      {"calls", "display", "store", "transcript"},
+	"notify":      {"blob", "calls", "display", "signed", "store", "transcript"},
+	"web":         {"blob", "calls", "display", "metrics", "password", "signed", "store", "transcript"},
+	// Wiring may use everything; nothing uses it.
+	"app":    {"*"},
+	"layers": nil,
+}
+
+// rule returns the allowed imports of pkg and whether it has a rule.
+func rule(pkg string) ([]string, bool) {
+	if a, ok := allowed[pkg]; ok {
+		return a, true
+	}
+	for p, a := range allowed {
+		if strings.HasSuffix(p, "/") && strings.HasPrefix(pkg, p) {
+			return a, true
+		}
+	}
+	return nil, false
+}
+
+func permits(list []string, imp string) bool {
+	for _, a := range list {
+		if a == "*" || a == imp || strings.HasSuffix(a, "/") && strings.HasPrefix(imp, a) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestImportsFollowTheDataPath(t *testing.T) {
+	root := filepath.Join("..")
+	checked := 0
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		switch d.Name() {
+		case "testdata", "static", "templates":
+			return filepath.SkipDir
+		}
+		rel, err := filepath.Rel(root, path)
+		if err != nil || rel == "." {
+			return err
+		}
+		pkg := filepath.ToSlash(rel)
+		fset := token.NewFileSet()
+		pkgs, err := parser.ParseDir(fset, path, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		if len(pkgs) == 0 {
+			return nil
+		}
+		list, ok := rule(pkg)
+		if !ok {
+			t.Errorf("package %s has no place in the layering: add it to allowed", pkg)
+			return nil
+		}
+		checked++
+		for _, p := range pkgs {
+			for name, f := range p.Files {
+				for _, spec := range f.Imports {
+					imp, _ := strconv.Unquote(spec.Path.Value)
+					if !strings.HasPrefix(imp, module) {
+						continue
+					}
+					imp = strings.TrimPrefix(imp, module)
+					if !permits(list, imp) {
+						t.Errorf("%s imports %s, which its place on the data path does not allow", filepath.ToSlash(name), imp)
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 20 {
+		t.Errorf("checked %d packages: the walk missed the tree", checked)
+	}
+}
