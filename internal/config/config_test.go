@@ -601,3 +601,43 @@ func TestExampleYAML(t *testing.T) {
 		t.Errorf("ExampleYAML keys =\n%v\nwant (in declaration order)\n%v", paths, Keys())
 	}
 }
+
+// TestREADMEConfigIsValid: the README shows the keys most setups change
+// and points to `callrec config example` for the rest; every key it shows
+// must exist, with a valid value, so the two cannot drift apart.
+func TestREADMEConfigIsValid(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	i := strings.Index(text, "## Configuration")
+	if i < 0 {
+		t.Fatal("README has no Configuration section")
+	}
+	rest := text[i:]
+	if !strings.Contains(rest[:strings.Index(rest, "```")], "callrec config example") {
+		t.Error("the README's Configuration section does not point to `callrec config example`")
+	}
+	start := strings.Index(rest, "```yaml\n")
+	if start < 0 {
+		t.Fatal("no YAML block in the README's Configuration section")
+	}
+	block := rest[start+len("```yaml\n"):]
+	block = block[:strings.Index(block, "```")]
+	path := filepath.Join(t.TempDir(), "readme.yaml")
+	if err := os.WriteFile(path, []byte(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path, nil); err != nil {
+		t.Errorf("the README's configuration does not load: %v", err)
+	}
+	for _, line := range strings.Split(block, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		if k, _, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && !strings.Contains(ExampleYAML, k+":") {
+			t.Errorf("README key %q is not in callrec config example", k)
+		}
+	}
+}

@@ -72,9 +72,7 @@ func (s *Server) action(h http.HandlerFunc) http.HandlerFunc {
 			s.forbidden(w, r, "You are not logged in (or your session has expired). Log in and try again.")
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-		if err := r.ParseForm(); err != nil {
-			s.errorPage(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
+		if !s.readForm(w, r) {
 			return
 		}
 		if !sess.validCSRF(r.PostForm.Get("csrf")) {
@@ -83,6 +81,17 @@ func (s *Server) action(h http.HandlerFunc) http.HandlerFunc {
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, sess)))
 	}
+}
+
+// readForm reads a POSTed form of at most maxFormBytes; when it cannot, it
+// answers 400 and returns false.
+func (s *Server) readForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
+		return false
+	}
+	return true
 }
 
 // forbidden answers 403 with a page saying why.
@@ -163,9 +172,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.forbidden(w, r, "This form was sent from another site.")
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
+	if !s.readForm(w, r) {
 		return
 	}
 	next := safeNext(r.PostForm.Get("next"))

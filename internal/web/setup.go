@@ -128,12 +128,7 @@ func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request) {
 		s.forbidden(w, r, "This form was sent from another site.")
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
-		return
-	}
-	if !s.setupOpen(w, r) {
+	if !s.readForm(w, r) || !s.setupOpen(w, r) {
 		return
 	}
 	ctx := r.Context()
