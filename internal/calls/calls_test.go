@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/callrec/callrec/internal/blob"
+	"github.com/callrec/callrec/internal/callflow"
 	"github.com/callrec/callrec/internal/store"
 )
 
@@ -213,5 +214,31 @@ func TestDelete(t *testing.T) {
 	}
 	if recs, _ := st.Stages(ctx, "c1"); len(recs) != 0 {
 		t.Errorf("stage records left: %v", recs)
+	}
+}
+
+func TestStatus(t *testing.T) {
+	tests := []struct {
+		bridged bool
+		outcome string
+		want    string
+	}{
+		{true, "", store.StatusCompleted},
+		{true, callflow.OutcomeError, store.StatusCompleted}, // a bridged call is completed whatever came after
+		{false, callflow.OutcomeRejectedPIN, store.StatusRejected},
+		{false, callflow.OutcomeInvalidNumber, store.StatusRejected},
+		{false, callflow.OutcomeDestinationNotAllowed, store.StatusRejected},
+		{false, callflow.OutcomeNoDigits, store.StatusRejected},
+		{false, callflow.OutcomeUnavailable, store.StatusFailed},
+		{false, callflow.OutcomeError, store.StatusFailed},
+		{false, callflow.OutcomeBusy, store.StatusUnanswered},
+		{false, callflow.OutcomeNoAnswer, store.StatusUnanswered},
+		{false, callflow.OutcomeRejected, store.StatusUnanswered},
+		{false, "", store.StatusUnanswered}, // the caller hung up first
+	}
+	for _, tt := range tests {
+		if got := Status(tt.bridged, tt.outcome); got != tt.want {
+			t.Errorf("Status(%v, %q) = %q, want %q", tt.bridged, tt.outcome, got, tt.want)
+		}
 	}
 }
