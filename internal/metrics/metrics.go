@@ -30,6 +30,7 @@ type Metrics struct {
 	stageDuration *prometheus.HistogramVec
 	stageFailures *prometheus.CounterVec
 	loginFailures prometheus.Counter
+	sipRejected   *prometheus.CounterVec
 }
 
 // Metric names, as exposed at /metrics.
@@ -42,6 +43,7 @@ const (
 	MetricStageDuration = "callrec_pipeline_stage_duration_seconds"
 	MetricStageFailures = "callrec_pipeline_stage_failures_total"
 	MetricLoginFailures = "callrec_web_login_failures_total"
+	MetricSIPRejected   = "callrec_sip_rejected_total"
 )
 
 // New returns a Metrics with every callrec metric registered, plus
@@ -79,12 +81,16 @@ func New() *Metrics {
 		Name: MetricLoginFailures,
 		Help: "Refused web log-ins (wrong password or rate-limited).",
 	})
+	m.sipRejected = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: MetricSIPRejected,
+		Help: "SIP requests refused or dropped before a call began, by reason (untrusted_source, bad_sdp, no_common_codec, bad_extension, busy, draining, malformed…).",
+	}, []string{"reason"})
 	active := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: MetricActiveCalls,
 		Help: "Calls in progress.",
 	}, m.active)
 	m.reg.MustRegister(
-		active, m.calls, m.rtpReceived, m.rtpLost, m.rtpSent, m.stageDuration, m.stageFailures, m.loginFailures,
+		active, m.calls, m.rtpReceived, m.rtpLost, m.rtpSent, m.stageDuration, m.stageFailures, m.loginFailures, m.sipRejected,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -174,4 +180,13 @@ func (m *Metrics) LoginFailed() {
 		return
 	}
 	m.loginFailures.Inc()
+}
+
+// SIPRejected counts a SIP request refused (or dropped) before a call
+// began, by reason.
+func (m *Metrics) SIPRejected(reason string) {
+	if m == nil {
+		return
+	}
+	m.sipRejected.WithLabelValues(reason).Inc()
 }

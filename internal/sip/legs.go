@@ -94,6 +94,23 @@ func (l *InboundLeg) From() string {
 	return l.req.From().Address.User
 }
 
+// DisplayName is the caller's name as sent (P-Asserted-Identity's display
+// name, else From's), unquoted but not cleaned: it may hold anything.
+func (l *InboundLeg) DisplayName() string {
+	if pai := l.req.GetHeader("P-Asserted-Identity"); pai != nil {
+		v := strings.TrimSpace(pai.Value())
+		if i := indexByte(v, '<'); i > 0 {
+			if name := strings.Trim(strings.TrimSpace(v[:i]), `"`); name != "" {
+				return name
+			}
+		}
+	}
+	if f := l.req.From(); f != nil {
+		return f.DisplayName
+	}
+	return ""
+}
+
 // To is the dialled number: the Request-URI's user part, else To's.
 func (l *InboundLeg) To() string {
 	if u := l.req.Recipient.User; u != "" {
