@@ -63,13 +63,17 @@ func Party(number string) string {
 }
 
 // OneLine makes s safe to show on one line: control characters and runs of
-// white space become one space, leading and trailing space goes, and it is
-// cut to at most limit characters (then ending in "…").
+// white space become one space, bidirectional controls (which could make
+// "+1555…1234" read "+1555…4321") are removed, leading and trailing space
+// goes, and it is cut to at most limit characters (then ending in "…").
 func OneLine(s string, limit int) string {
 	var b strings.Builder
 	space := false
 	n := 0
 	for _, r := range s {
+		if unicode.Is(unicode.Bidi_Control, r) {
+			continue
+		}
 		if unicode.IsSpace(r) || unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == unicode.ReplacementChar {
 			space = b.Len() > 0
 			continue

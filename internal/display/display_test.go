@@ -86,6 +86,8 @@ func TestOneLine(t *testing.T) {
 		{"a\u2028b", 10, "a b"},
 		{"abcdef", 3, "abc…"},
 		{"\xff\xfeok", 10, "ok"},
+		{"+15550199\u202e1234", 20, "+155501991234"},
+		{"Jane\u2066 Doe\u2069", 20, "Jane Doe"},
 		{"", 10, ""},
 	}
 	for _, tt := range tests {

@@ -153,6 +153,18 @@ func IsE164(s string) bool {
 	return len(d) >= MinDigits && len(d) <= MaxDigits && AllDigits(d) && d[0] != '0'
 }
 
+// MaxDialableDigits bounds the digits of a number Dialable accepts.
+const MaxDialableDigits = 32
+
+// Dialable reports whether a caller ID as received can be kept as a
+// number: an optional "+" and 1 to MaxDialableDigits ASCII digits,
+// nothing else. Anything else (letters, spaces, control or bidirectional
+// characters, SQL, percent-encoding) is not a number to show or call.
+func Dialable(s string) bool {
+	d := strings.TrimPrefix(s, "+")
+	return len(d) <= MaxDialableDigits && AllDigits(d)
+}
+
 // AllDigits reports whether s is one or more ASCII digits.
 func AllDigits(s string) bool {
 	if s == "" {

@@ -232,3 +232,15 @@ func FuzzNormalize(f *testing.F) {
 		}
 	})
 }
+
+func TestDialable(t *testing.T) {
+	for s, want := range map[string]bool{
+		"+14155550199": true, "4155550199": true, "1": true, "+" + strings.Repeat("1", 32): true,
+		"": false, "+": false, "+" + strings.Repeat("1", 33): false, "anonymous": false, "+1 415": false,
+		"+15550199\u202e1234": false, "1234%20": false, "'; DROP TABLE calls; --": false, "++1": false, "1\x00": false,
+	} {
+		if got := Dialable(s); got != want {
+			t.Errorf("Dialable(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

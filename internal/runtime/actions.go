@@ -367,15 +367,15 @@ func (c *call) callAndBridge(ctx context.Context, a callflow.Action) func() acti
 			}
 			return c.bridgeFailed(a, 503, err)
 		}
-		params, sel, err := negotiate(out.RemoteSDP(), true)
+		n, err := negotiate(out.RemoteSDP(), true)
 		if err != nil {
 			c.log.Warn("far end's SDP answer unusable; hanging up", "err", err)
 			_ = out.Hangup(context.Background(), 488)
 			release()
 			return c.bridgeFailed(a, 488, err)
 		}
-		st.SetParams(params)
-		local.Codecs, local.TelephoneEvent = []sdp.Codec{sel.Codec}, sel.TelephoneEvent
+		st.SetParams(n.params)
+		local.Codecs, local.TelephoneEvent = []sdp.Codec{n.sel.Codec}, n.sel.TelephoneEvent
 		lb := &leg{
 			tag:       callflow.LegB,
 			direction: callflow.DirectionOutbound,

@@ -7,14 +7,17 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/callrec/callrec/internal/callflow"
 	"github.com/callrec/callrec/internal/calls"
+	"github.com/callrec/callrec/internal/display"
 	"github.com/callrec/callrec/internal/media/sdp"
 	"github.com/callrec/callrec/internal/media/stream"
+	"github.com/callrec/callrec/internal/number"
 	"github.com/callrec/callrec/internal/store"
 )
 
@@ -64,6 +67,7 @@ type call struct {
 	// stopping: the call ends once the running action has returned.
 	stopping bool
 
+	caller    caller
 	rec       *recording
 	bridged   bool
 	maxTimer  *time.Timer
@@ -138,6 +142,33 @@ func newCall(e *Engine, in Inbound) *call {
 		start:     time.Now(),
 		sig:       in,
 	}
+	c.caller = callerOf(c.legs[callflow.LegA].from, in.DisplayName())
+	return c
+}
+
+// caller is who called, as the call record keeps it.
+type caller struct {
+	number, raw, name string
+}
+
+// maxRawCaller bounds what is kept of a caller ID that is not a number.
+const maxRawCaller = 256
+
+// callerOf normalises a caller ID and display name on the way in: a
+// dialable number is kept as the party; anything else is kept, bounded,
+// only as the raw value (the party is then unknown); the name is cleaned
+// of control and bidirectional characters and bounded.
+func callerOf(from, displayName string) caller {
+	c := caller{name: display.OneLine(displayName, 64)}
+	if number.Dialable(from) {
+		c.number = from
+		return c
+	}
+	raw := strings.ToValidUTF8(from, "\uFFFD")
+	if len(raw) > maxRawCaller {
+		raw = strings.ToValidUTF8(raw[:maxRawCaller], "") + "…"
+	}
+	c.raw = raw
 	return c
 }
 
@@ -166,34 +197,40 @@ func (c *call) run() {
 	c.ctx = ctx
 	defer cancel()
 	a := c.legs[callflow.LegA]
-	c.log.Info("new inbound call", "from", a.from, "to", a.to, "source", a.sig.Source(), "sip_call_id", a.sig.CallID())
+	c.log.Info("new inbound call", "from", c.caller.number, "from_raw", c.caller.raw, "to", a.to, "source", a.sig.Source(), "sip_call_id", a.sig.CallID())
 	c.record = store.Call{
 		ID:             c.id,
 		Direction:      callflow.CallInbound,
 		OwnerNumber:    c.e.cfg.OwnerNumber,
 		ServiceNumber:  c.e.cfg.ServiceNumber,
-		Party:          a.from,
+		Party:          c.caller.number,
+		PartyRaw:       c.caller.raw,
+		PartyName:      c.caller.name,
 		StartedAt:      time.Now().UTC(),
 		Status:         store.StatusActive,
 		RecordingState: store.RecordingNone,
 	}
-	if err := c.e.cfg.Store.InsertCall(c.ctx, &c.record); err != nil {
-		c.log.Error("call record not saved; refusing call", "err", err)
-		_ = a.sig.Hangup(context.Background(), 503)
-		close(c.over)
-		return
-	}
+	// Only a call that can go somewhere gets a record: an offer we cannot
+	// answer is refused first, and counted instead.
 	if err := c.setupInbound(a); err != nil {
-		code := 503
+		code, reason := 503, "no_media_port"
 		var ce *codecError
 		if errors.As(err, &ce) {
-			code = 488
+			code, reason = 488, ce.reason
 		}
-		c.log.Warn("inbound call refused", "err", err, "sip_status", code)
+		c.log.Debug("inbound call refused", "err", err, "sip_status", code)
+		c.e.cfg.Metrics.SIPRejected(reason)
 		_ = a.sig.Hangup(context.Background(), code)
-		c.endCause, c.sipStatus = err.Error(), code
 		close(c.over)
-		c.finish(store.StatusFailed)
+		c.releaseMedia()
+		return
+	}
+	if err := c.e.cfg.Store.InsertCall(c.ctx, &c.record); err != nil {
+		c.log.Error("call record not saved; refusing call", "err", err)
+		c.e.cfg.Metrics.SIPRejected("store_unavailable")
+		_ = a.sig.Hangup(context.Background(), 503)
+		close(c.over)
+		c.releaseMedia()
 		return
 	}
 	c.watch(a)
@@ -529,6 +566,10 @@ func (c *call) syncRecordFromAttrs() {
 		c.record.Party = p
 	} else if c.record.Direction == callflow.CallOutbound {
 		c.record.Party = ""
+	}
+	if c.record.Direction == callflow.CallOutbound {
+		// The caller was the owner: the party is whom the owner dialled.
+		c.record.PartyRaw, c.record.PartyName = "", ""
 	}
 }
 

@@ -84,12 +84,21 @@ func New(cfg Config) (*Engine, error) {
 // Active is the number of calls in progress.
 func (e *Engine) Active() int { return int(e.active.Load()) }
 
-// Admit refuses a new call when max_concurrent_calls are active.
+// Admit reserves a slot for one more call, or refuses when
+// max_concurrent_calls are taken. HandleCall must follow an Admit that
+// returned nil: the slot is given back when that call ends.
 func (e *Engine) Admit() error {
-	if m := e.cfg.MaxConcurrentCalls; m > 0 && e.active.Load() >= int64(m) {
-		return fmt.Errorf("max_concurrent_calls (%d) reached", m)
+	m := int64(e.cfg.MaxConcurrentCalls)
+	for {
+		n := e.active.Load()
+		if m > 0 && n >= m {
+			return fmt.Errorf("max_concurrent_calls (%d) reached", m)
+		}
+		if e.active.CompareAndSwap(n, n+1) {
+			e.wg.Add(1)
+			return nil
+		}
 	}
-	return nil
 }
 
 // Shutdown waits for active calls to finish until ctx ends, then hangs up
@@ -107,14 +116,12 @@ func (e *Engine) Shutdown(ctx context.Context) {
 	<-done
 }
 
-// HandleCall runs one inbound call from the SIP server to its end (the
-// server's sip.Handler).
-func (e *Engine) HandleCall(in *sip.InboundLeg) { e.Run(in) }
+// HandleCall runs one inbound call the SIP server admitted to its end
+// (the server's sip.Handler), and frees its slot.
+func (e *Engine) HandleCall(in *sip.InboundLeg) { e.run(in) }
 
-// Run runs one inbound call to its end.
-func (e *Engine) Run(in Inbound) {
-	e.active.Add(1)
-	e.wg.Add(1)
+// run runs an admitted inbound call to its end and frees its slot.
+func (e *Engine) run(in Inbound) {
 	defer e.wg.Done()
 	defer e.active.Add(-1)
 	newCall(e, in).run()

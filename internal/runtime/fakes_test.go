@@ -51,9 +51,12 @@ func (p *peer) port() int { return p.conn.LocalAddr().(*net.UDPAddr).Port }
 
 // offer is an SDP offer (or answer) for this peer: PCMU and
 // telephone-event 101.
-func (p *peer) sdp(version int) []byte {
+func (p *peer) sdp(version int) []byte { return p.sdpDir(version, "sendrecv") }
+
+// sdpDir is sdp with another direction attribute.
+func (p *peer) sdpDir(version int, dir string) []byte {
 	return []byte(fmt.Sprintf("v=0\r\no=- 1 %d IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
-		"m=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=sendrecv\r\n", version, p.port()))
+		"m=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=%s\r\n", version, p.port(), dir))
 }
 
 // send sends one 20 ms PCMU packet of a loud square wave to port.
@@ -92,9 +95,9 @@ func (p *peer) recv(d time.Duration) (*rtp.Packet, error) {
 
 // fakeLeg is a SIP dialog as the runtime sees it.
 type fakeLeg struct {
-	callID, from, to, source string
-	remote                   []byte
-	cancelled                bool
+	callID, from, to, source, name string
+	remote                         []byte
+	cancelled                      bool
 
 	mu       sync.Mutex
 	answered bool
@@ -111,9 +114,12 @@ func newFakeLeg(id string, remote []byte, answered bool) *fakeLeg {
 		remote: remote, answered: answered, done: make(chan struct{})}
 }
 
-func (l *fakeLeg) CallID() string    { return l.callID }
-func (l *fakeLeg) From() string      { return l.from }
-func (l *fakeLeg) To() string        { return l.to }
+func (l *fakeLeg) CallID() string { return l.callID }
+func (l *fakeLeg) From() string   { return l.from }
+func (l *fakeLeg) To() string     { return l.to }
+func (l *fakeLeg) DisplayName() string {
+	return l.name
+}
 func (l *fakeLeg) Source() string    { return l.source }
 func (l *fakeLeg) RemoteSDP() []byte { return l.remote }
 func (l *fakeLeg) Cancelled() bool   { return l.cancelled }
@@ -308,12 +314,16 @@ func newRig(t *testing.T, flow *script, dial func(ctx context.Context, r sip.Dia
 	return r
 }
 
-// call runs an inbound call on the engine; ended is closed when it is over.
+// call admits and runs an inbound call on the engine; ended is closed
+// when it is over.
 func (r *rig) call(in Inbound) (ended chan struct{}) {
 	ended = make(chan struct{})
+	if err := r.e.Admit(); err != nil {
+		panic(err)
+	}
 	go func() {
 		defer close(ended)
-		r.e.Run(in)
+		r.e.run(in)
 	}()
 	return ended
 }

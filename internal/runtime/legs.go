@@ -44,11 +44,12 @@ type Leg interface {
 }
 
 // Inbound is a leg that arrived: a Leg with the caller's and the dialled
-// numbers (SIP user parts).
+// numbers (SIP user parts) and the caller's display name, all as sent.
 type Inbound interface {
 	Leg
 	From() string
 	To() string
+	DisplayName() string
 }
 
 // Dialer places outbound legs; the leg it returns is answered.

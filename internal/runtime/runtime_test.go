@@ -246,6 +246,18 @@ func TestReinvite(t *testing.T) {
 	if _, err := moved.recv(waitFor); err != nil {
 		t.Errorf("nothing reached the new port: %v", err)
 	}
+	// Hold and unhold: the answer's direction follows RFC 3264 §6.1.
+	for i, tt := range []struct{ offer, answer string }{
+		{"sendonly", "recvonly"}, {"inactive", "inactive"}, {"recvonly", "sendonly"}, {"sendrecv", "sendrecv"},
+	} {
+		answer, err := a.offer(moved.sdpDir(10+i, tt.offer))
+		if err != nil {
+			t.Fatalf("%s re-INVITE: %v", tt.offer, err)
+		}
+		if d, err := sdp.Parse(answer); err != nil || d.Direction != tt.answer {
+			t.Errorf("answer to %s: %+v, %v; want %s", tt.offer, d, err, tt.answer)
+		}
+	}
 	// An offer without a common codec is refused; the call goes on.
 	if _, err := a.offer([]byte("v=0\r\nnot sdp")); err == nil {
 		t.Error("a bad re-INVITE offer was accepted")
@@ -309,8 +321,13 @@ func TestBadOfferIsRefused(t *testing.T) {
 	if len(r.flow.events) != 0 {
 		t.Errorf("the flow heard of a refused call: %v", r.flow.events)
 	}
-	if c := r.only(t); c.Status != store.StatusFailed || c.SIPStatus != 488 {
-		t.Errorf("call record %+v", c)
+	// Refused before it began: no call record, and the slot is free.
+	list, err := r.st.ListCalls(context.Background(), store.ListOptions{})
+	if err != nil || len(list) != 0 {
+		t.Errorf("call records %v, %v; want none", list, err)
+	}
+	if r.e.Active() != 0 {
+		t.Errorf("%d slots taken after the refusal", r.e.Active())
 	}
 }
 
@@ -347,5 +364,43 @@ func TestEarlyMediaThenBridge(t *testing.T) {
 	wait(t, r.call(a), "the end of the call")
 	if got := a.seen(); !slices.Equal(got, []string{"183", "200", "hangup 0"}) {
 		t.Errorf("LEG-A saw %v", got)
+	}
+}
+
+func TestCallerOf(t *testing.T) {
+	long := strings.Repeat("9", 3000)
+	for _, tt := range []struct {
+		from, name          string
+		number, raw, wantNm string
+	}{
+		{"+14155550199", "Jane Doe", "+14155550199", "", "Jane Doe"},
+		{"4155550199", "", "4155550199", "", ""},
+		{"anonymous", "\"Anonymous\"", "", "anonymous", "\"Anonymous\""},
+		{"+15550199\u202e1234", "Eve\u202e", "", "+15550199\u202e1234", "Eve"},
+		{"'; DROP TABLE calls; --", "x\x00y", "", "'; DROP TABLE calls; --", "x y"},
+		{"%2B1555", "", "", "%2B1555", ""},
+		{long, strings.Repeat("n", 100), "", long[:maxRawCaller] + "…", strings.Repeat("n", 64) + "…"},
+	} {
+		c := callerOf(tt.from, tt.name)
+		if c.number != tt.number || c.raw != tt.raw || c.name != tt.wantNm {
+			t.Errorf("callerOf(%q, %q) = %+v, want number %q raw %q name %q", tt.from, tt.name, c, tt.number, tt.raw, tt.wantNm)
+		}
+	}
+}
+
+// TestCallerIDNotANumber: a caller ID that is not a number leaves the
+// party unknown, the raw value and the cleaned name on the record.
+func TestCallerIDNotANumber(t *testing.T) {
+	pa, pb := newPeer(t), newPeer(t)
+	a := newFakeLeg("leg-a", pa.sdp(1), false)
+	a.from, a.name = "+15550199\u202e1234", "Mallory\u202e"
+	b := newFakeLeg("leg-b", pb.sdp(1), true)
+	r := newRig(t, bridgeFlow(0), answeredBy(b))
+	ended := r.call(a)
+	r.flow.until(t, callflow.ActionSuccessful, callflow.ActionStartCallRecording)
+	b.end()
+	wait(t, ended, "the end of the call")
+	if c := r.only(t); c.Party != "" || c.PartyRaw != a.from || c.PartyName != "Mallory" {
+		t.Errorf("call record party %q raw %q name %q", c.Party, c.PartyRaw, c.PartyName)
 	}
 }

@@ -8,7 +8,7 @@ import (
 // setupInbound negotiates LEG-A's offer and starts its stream. A bad or
 // incompatible offer is a *codecError (488).
 func (c *call) setupInbound(a *leg) error {
-	params, sel, err := negotiate(a.sig.RemoteSDP(), false)
+	n, err := negotiate(a.sig.RemoteSDP(), false)
 	if err != nil {
 		return err
 	}
@@ -17,8 +17,9 @@ func (c *call) setupInbound(a *leg) error {
 		return err
 	}
 	a.st = stream.New(conn, c.log.With("leg", a.tag))
-	a.st.SetParams(params)
-	a.local = newLocal(c.e.cfg.MediaAddress, a.st.LocalPort(), &sel)
+	a.st.SetParams(n.params)
+	a.local = newLocal(c.e.cfg.MediaAddress, a.st.LocalPort(), &n.sel)
+	a.local.Direction = n.direction
 	c.startStream(a)
 	return nil
 }
@@ -41,16 +42,18 @@ func (c *call) startStream(l *leg) {
 }
 
 // reoffer answers a re-INVITE/UPDATE (on the call's goroutine): follow the
-// peer's new address and codec, and answer with our description.
+// peer's new address, codec and direction (a hold), and answer with our
+// description.
 func (c *call) reoffer(l *leg, offer []byte) ([]byte, error) {
 	if len(offer) > 0 {
-		params, sel, err := negotiate(offer, l.weOffered)
+		n, err := negotiate(offer, l.weOffered)
 		if err != nil {
 			return nil, err
 		}
-		l.local.Codecs = []sdp.Codec{sel.Codec}
-		l.local.TelephoneEvent = sel.TelephoneEvent
-		l.st.SetParams(params)
+		l.local.Codecs = []sdp.Codec{n.sel.Codec}
+		l.local.TelephoneEvent = n.sel.TelephoneEvent
+		l.local.Direction = n.direction
+		l.st.SetParams(n.params)
 	}
 	l.local.SessionVersion++
 	return sdp.Build(l.local)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -58,8 +59,16 @@ type Call struct {
 	Direction string `json:"direction"`
 	// OwnerNumber is the owner's number.
 	OwnerNumber string `json:"owner_number"`
-	// Party is the other party's number.
+	// Party is the other party's number: an E.164 or national number, or
+	// "" when it is not known (withheld, or sent as something that is not
+	// a number).
 	Party string `json:"party"`
+	// PartyRaw is the caller ID exactly as the caller's side sent it, when
+	// it was not a number (so Party is empty); shown only escaped.
+	PartyRaw string `json:"party_raw,omitempty"`
+	// PartyName is the caller's display name, cleaned of control and
+	// bidirectional-override characters and bounded in length.
+	PartyName string `json:"party_name,omitempty"`
 	// ServiceNumber is the public number the call went through.
 	ServiceNumber string `json:"service_number"`
 	// StartedAt is when the call arrived or was placed.
@@ -100,11 +109,17 @@ type ListOptions struct {
 	Party string
 	// Direction keeps only calls in this direction, when set.
 	Direction string
+	// Statuses keeps only calls with one of these statuses, when set.
+	Statuses []string
+	// StartedFrom and StartedBefore keep only calls started at or after,
+	// and before, these times, when set.
+	StartedFrom, StartedBefore time.Time
 }
 
 // callColumns lists the columns in the order scanCall reads them.
 const callColumns = `id, direction, owner_number, party, service_number, started_at, answered_at, ended_at,
-	status, hangup_cause, sip_status, recording_state, recording_key, recording_duration_ms, pauses, updated_at`
+	status, hangup_cause, sip_status, recording_state, recording_key, recording_duration_ms, pauses,
+	party_raw, party_name, updated_at`
 
 // validate checks the fields the database relies on and fills an empty
 // recording state and nil pauses.
@@ -117,9 +132,7 @@ func (c *Call) validate() error {
 	default:
 		return fmt.Errorf("direction %q is not %q or %q", c.Direction, DirectionOutbound, DirectionInbound)
 	}
-	switch c.Status {
-	case StatusActive, StatusCompleted, StatusUnanswered, StatusRejected, StatusFailed, StatusInterrupted:
-	default:
+	if !validStatus(c.Status) {
 		return fmt.Errorf("unknown status %q", c.Status)
 	}
 	if c.RecordingState == "" {
@@ -139,6 +152,14 @@ func (c *Call) validate() error {
 	return nil
 }
 
+// Statuses lists every call status.
+func Statuses() []string {
+	return []string{StatusActive, StatusCompleted, StatusUnanswered, StatusRejected, StatusFailed, StatusInterrupted}
+}
+
+// validStatus reports whether st is a call status.
+func validStatus(st string) bool { return slices.Contains(Statuses(), st) }
+
 // callArgs returns c's stored columns after id, in callColumns order, without
 // updated_at.
 func callArgs(c *Call) ([]any, error) {
@@ -154,7 +175,7 @@ func callArgs(c *Call) ([]any, error) {
 		c.Direction, c.OwnerNumber, c.Party, c.ServiceNumber,
 		c.StartedAt.UnixMilli(), nullMillis(c.AnsweredAt), nullMillis(c.EndedAt),
 		c.Status, c.HangupCause, c.SIPStatus, c.RecordingState, c.RecordingKey,
-		c.RecordingDurationMS, string(pj),
+		c.RecordingDurationMS, string(pj), c.PartyRaw, c.PartyName,
 	}, nil
 }
 
@@ -171,7 +192,7 @@ func (s *Store) InsertCall(ctx context.Context, c *Call) error {
 	updated := msUTC(s.now())
 	args = append(append([]any{c.ID}, args...), updated.UnixMilli())
 	if _, err := s.w.ExecContext(ctx, s.q(`INSERT INTO calls (`+callColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...); err != nil {
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...); err != nil {
 		return fmt.Errorf("insert call %s: %w", c.ID, err)
 	}
 	c.UpdatedAt = updated
@@ -211,7 +232,7 @@ func (s *Store) updateCall(ctx context.Context, db execer, c *Call) error {
 		direction = ?, owner_number = ?, party = ?, service_number = ?,
 		started_at = ?, answered_at = ?, ended_at = ?,
 		status = ?, hangup_cause = ?, sip_status = ?, recording_state = ?, recording_key = ?,
-		recording_duration_ms = ?, pauses = ?, updated_at = ?
+		recording_duration_ms = ?, pauses = ?, party_raw = ?, party_name = ?, updated_at = ?
 		WHERE id = ?`), args...)
 	if err != nil {
 		return fmt.Errorf("update call %s: %w", c.ID, err)
@@ -253,6 +274,22 @@ func (s *Store) ListCalls(ctx context.Context, opts ListOptions) ([]Call, error)
 	case limit > MaxListLimit:
 		limit = MaxListLimit
 	}
+	where, args, err := opts.where()
+	if err != nil {
+		return nil, fmt.Errorf("list calls: %w", err)
+	}
+	q := `SELECT ` + callColumns + ` FROM calls` + where + ` ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?`
+	args = append(args, limit, opts.Offset)
+	calls, err := s.queryCalls(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list calls: %w", err)
+	}
+	return calls, nil
+}
+
+// where is the WHERE clause (or "") and its arguments selecting the calls
+// opts filters for.
+func (opts ListOptions) where() (string, []any, error) {
 	var where []string
 	var args []any
 	if opts.Party != "" {
@@ -265,19 +302,45 @@ func (s *Store) ListCalls(ctx context.Context, opts ListOptions) ([]Call, error)
 		where = append(where, `direction = ?`)
 		args = append(args, opts.Direction)
 	default:
-		return nil, fmt.Errorf("list calls: direction %q is not %q or %q", opts.Direction, DirectionOutbound, DirectionInbound)
+		return "", nil, fmt.Errorf("direction %q is not %q or %q", opts.Direction, DirectionOutbound, DirectionInbound)
 	}
-	q := `SELECT ` + callColumns + ` FROM calls`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, ` AND `)
+	if len(opts.Statuses) > 0 {
+		marks := make([]string, len(opts.Statuses))
+		for i, st := range opts.Statuses {
+			if !validStatus(st) {
+				return "", nil, fmt.Errorf("status %q is not a call status", st)
+			}
+			marks[i] = "?"
+			args = append(args, st)
+		}
+		where = append(where, `status IN (`+strings.Join(marks, ", ")+`)`)
 	}
-	q += ` ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?`
-	args = append(args, limit, opts.Offset)
-	calls, err := s.queryCalls(ctx, q, args...)
+	if !opts.StartedFrom.IsZero() {
+		where = append(where, `started_at >= ?`)
+		args = append(args, opts.StartedFrom.UnixMilli())
+	}
+	if !opts.StartedBefore.IsZero() {
+		where = append(where, `started_at < ?`)
+		args = append(args, opts.StartedBefore.UnixMilli())
+	}
+	if len(where) == 0 {
+		return "", nil, nil
+	}
+	return ` WHERE ` + strings.Join(where, ` AND `), args, nil
+}
+
+// CountCalls returns how many calls opts selects (its Limit and Offset
+// aside).
+func (s *Store) CountCalls(ctx context.Context, opts ListOptions) (int, error) {
+	where, args, err := opts.where()
 	if err != nil {
-		return nil, fmt.Errorf("list calls: %w", err)
+		return 0, fmt.Errorf("count calls: %w", err)
 	}
-	return calls, nil
+	var n int
+	if err := s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM calls`+where), args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count calls: %w", err)
+	}
+	return n, nil
 }
 
 // ActiveCalls returns the calls whose status is StatusActive, oldest first.
@@ -326,7 +389,7 @@ func scanCall(r scanner) (*Call, error) {
 	)
 	if err := r.Scan(&c.ID, &c.Direction, &c.OwnerNumber, &c.Party, &c.ServiceNumber,
 		&started, &answered, &ended, &c.Status, &c.HangupCause, &c.SIPStatus,
-		&c.RecordingState, &c.RecordingKey, &c.RecordingDurationMS, &pauses, &updated); err != nil {
+		&c.RecordingState, &c.RecordingKey, &c.RecordingDurationMS, &pauses, &c.PartyRaw, &c.PartyName, &updated); err != nil {
 		return nil, err
 	}
 	c.StartedAt = fromMillis(started)

@@ -59,6 +59,9 @@ func migrations() []string {
 			value      TEXT   NOT NULL,
 			updated_at BIGINT NOT NULL
 		);`,
+		// 5: what the caller sent when it was not a number, and its name.
+		`ALTER TABLE calls ADD COLUMN party_raw TEXT NOT NULL DEFAULT '';
+		ALTER TABLE calls ADD COLUMN party_name TEXT NOT NULL DEFAULT '';`,
 	}
 }
 

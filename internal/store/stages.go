@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -203,4 +204,23 @@ func (s *Store) Stage(ctx context.Context, callID, name string) (*Stage, error) 
 		}
 	}
 	return nil, fmt.Errorf("stage %s of %s: %w", name, callID, ErrNotFound)
+}
+
+// CountStages returns how many calls have their stage name in one of
+// states (such as the notify stages waiting to retry or failed).
+func (s *Store) CountStages(ctx context.Context, name string, states ...string) (int, error) {
+	if len(states) == 0 {
+		return 0, nil
+	}
+	marks := make([]string, len(states))
+	args := []any{name}
+	for i, st := range states {
+		marks[i] = "?"
+		args = append(args, st)
+	}
+	var n int
+	if err := s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM call_stages WHERE stage = ? AND state IN (`+strings.Join(marks, ", ")+`)`), args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count %s stages: %w", name, err)
+	}
+	return n, nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -502,5 +503,75 @@ func testSettings(t *testing.T, st *Store) {
 		if _, ok, _ := st.Setting(ctx, "k"); ok {
 			t.Error("setting still there")
 		}
+	}
+}
+
+func TestStatusFilterAndCount(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	statuses := []string{StatusCompleted, StatusRejected, StatusFailed, StatusCompleted, StatusUnanswered}
+	for i, st := range statuses {
+		c := newCall(fmt.Sprintf("c%d", i), time.Duration(i)*time.Minute)
+		c.Status = st
+		if err := s.InsertCall(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		opts ListOptions
+		want int
+	}{
+		{ListOptions{}, 5},
+		{ListOptions{Statuses: []string{StatusCompleted}}, 2},
+		{ListOptions{Statuses: []string{StatusCompleted, StatusUnanswered}}, 3},
+		{ListOptions{Statuses: []string{StatusActive}}, 0},
+	} {
+		n, err := s.CountCalls(ctx, tt.opts)
+		if err != nil || n != tt.want {
+			t.Errorf("CountCalls(%v) = %d, %v; want %d", tt.opts.Statuses, n, err, tt.want)
+		}
+		list, err := s.ListCalls(ctx, tt.opts)
+		if err != nil || len(list) != tt.want {
+			t.Errorf("ListCalls(%v): %d, %v; want %d", tt.opts.Statuses, len(list), err, tt.want)
+		}
+		for _, c := range list {
+			if len(tt.opts.Statuses) > 0 && !slices.Contains(tt.opts.Statuses, c.Status) {
+				t.Errorf("ListCalls(%v) gave a %s call", tt.opts.Statuses, c.Status)
+			}
+		}
+	}
+	if _, err := s.CountCalls(ctx, ListOptions{Statuses: []string{"gone"}}); err == nil {
+		t.Error("an unknown status was accepted")
+	}
+	// Started between minutes 1 and 3: c1 and c2.
+	dated := ListOptions{StartedFrom: base.Add(time.Minute), StartedBefore: base.Add(3 * time.Minute)}
+	if n, err := s.CountCalls(ctx, dated); err != nil || n != 2 {
+		t.Errorf("CountCalls(dates) = %d, %v; want 2", n, err)
+	}
+	if list, err := s.ListCalls(ctx, dated); err != nil || len(list) != 2 || list[0].ID != "c2" || list[1].ID != "c1" {
+		t.Errorf("ListCalls(dates) = %v, %v", list, err)
+	}
+	// Stages by state.
+	for i, st := range []string{StageRetry, StageFailed, StageDone} {
+		if err := s.SaveStage(ctx, &Stage{CallID: fmt.Sprintf("c%d", i), Name: "notify", State: st}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.CountStages(ctx, "notify", StageRetry, StageFailed); err != nil || n != 2 {
+		t.Errorf("CountStages = %d, %v; want 2", n, err)
+	}
+}
+
+func TestPartyRawAndName(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	c := newCall("raw", 0)
+	c.Party, c.PartyRaw, c.PartyName = "", "'; DROP TABLE calls; --", "Jane Doe"
+	if err := s.InsertCall(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetCall(ctx, "raw")
+	if err != nil || got.Party != "" || got.PartyRaw != c.PartyRaw || got.PartyName != "Jane Doe" {
+		t.Errorf("round trip: %+v, %v", got, err)
 	}
 }

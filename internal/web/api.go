@@ -73,13 +73,20 @@ func (s *Server) apiCall(r *http.Request, c store.Call) (*APICall, error) {
 }
 
 // handleAPICalls lists calls: query q (part of the number), direction,
-// from and to (YYYY-MM-DD), limit (default 50, at most 500) and offset.
+// from and to (YYYY-MM-DD), status (one status, or "all", the default),
+// limit (default 50, at most 500) and offset.
 func (s *Server) handleAPICalls(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f, err := s.readFilter(q)
 	if err != nil {
 		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
+	}
+	if v := q.Get("status"); v != "" {
+		if f.Statuses, err = statusFilter(v); err != nil {
+			writeJSONError(w, http.StatusBadRequest, err.Error())
+			return
+		}
 	}
 	f.Limit, f.Offset = apiDefaultLimit, 0
 	if v := q.Get("limit"); v != "" {

@@ -19,56 +19,32 @@ type callFilter struct {
 	Direction string    // "", store.DirectionInbound or store.DirectionOutbound
 	From      time.Time // calls started at or after; zero for no bound
 	To        time.Time // calls started before; zero for no bound
+	Statuses  []string  // only calls with these statuses; none: any
 	Limit     int
 	Offset    int
 }
 
+// listOptions is f as the store filters.
+func (f callFilter) listOptions() store.ListOptions {
+	return store.ListOptions{
+		Party: f.Party, Direction: f.Direction, Statuses: f.Statuses,
+		StartedFrom: f.From, StartedBefore: f.To, Limit: f.Limit, Offset: f.Offset,
+	}
+}
+
 // listCalls returns the calls f selects, newest first, and whether more
-// follow. The store filters by number and direction; dates are applied
-// here, reading the store's newest-first order in batches and stopping at
-// the first call older than f.From.
+// follow.
 func (s *Server) listCalls(ctx context.Context, f callFilter) ([]store.Call, bool, error) {
-	opts := store.ListOptions{Party: f.Party, Direction: f.Direction}
-	if f.From.IsZero() && f.To.IsZero() {
-		opts.Limit, opts.Offset = f.Limit+1, f.Offset
-		calls, err := s.store.ListCalls(ctx, opts)
-		if err != nil {
-			return nil, false, err
-		}
-		if len(calls) > f.Limit {
-			return calls[:f.Limit], true, nil
-		}
-		return calls, false, nil
+	opts := f.listOptions()
+	opts.Limit = f.Limit + 1
+	list, err := s.store.ListCalls(ctx, opts)
+	if err != nil {
+		return nil, false, err
 	}
-	out := []store.Call{}
-	skipped := 0
-	opts.Limit = store.MaxListLimit
-	for {
-		batch, err := s.store.ListCalls(ctx, opts)
-		if err != nil {
-			return nil, false, err
-		}
-		for _, c := range batch {
-			if !f.To.IsZero() && !c.StartedAt.Before(f.To) {
-				continue
-			}
-			if !f.From.IsZero() && c.StartedAt.Before(f.From) {
-				return out, false, nil
-			}
-			if skipped < f.Offset {
-				skipped++
-				continue
-			}
-			if len(out) == f.Limit {
-				return out, true, nil
-			}
-			out = append(out, c)
-		}
-		if len(batch) < opts.Limit {
-			return out, false, nil
-		}
-		opts.Offset += len(batch)
+	if len(list) > f.Limit {
+		return list[:f.Limit], true, nil
 	}
+	return list, false, nil
 }
 
 // validCallID reports whether id can name a call.

@@ -14,6 +14,7 @@
 //	POST /calls/{id}/retry        queue a failed stage again (form field stage)
 //	GET  /calls/{id}/delete       confirmation page
 //	POST /calls/{id}/delete       delete the call's objects and records (confirm=yes)
+//	POST /calls/delete            delete the selected calls (id=…, several; confirm=yes)
 //	GET  /api/v1/calls            calls as JSON (q, direction, from, to, limit, offset)
 //	GET  /api/v1/calls/{id}       one call as JSON
 //	GET  /healthz, /readyz        liveness; readiness (the store answers)
@@ -101,6 +102,9 @@ type Config struct {
 	// RetentionDays, when positive, is how long calls are kept (shown on
 	// the pages; the pipeline's retention job deletes them).
 	RetentionDays int
+	// Storage, when set, says what is wrong with the storage (nil when
+	// nothing is): a reason makes /readyz fail and shows a banner.
+	Storage func() error
 }
 
 // Server serves callrec's web UI, API, links, health and metrics. Make it
@@ -122,6 +126,7 @@ type Server struct {
 	metrics    *metrics.Metrics
 	now        func() time.Time
 	retention  int
+	storage    func() error
 
 	sessions sessions
 	limiter  loginLimiter
@@ -161,6 +166,7 @@ func New(cfg Config) (*Server, error) {
 		metrics:   cfg.Metrics,
 		now:       cfg.Now,
 		retention: cfg.RetentionDays,
+		storage:   cfg.Storage,
 		checking:  make(chan struct{}, 2),
 	}
 	if s.publicURL != "" {
@@ -238,9 +244,10 @@ func (s *Server) loadAssets() error {
 		"clock":  display.ClockMillis,
 		"dur":    display.Duration,
 		"size":   formatSize,
+		"party":  display.Party,
 	}
 	s.pages = make(map[string]*template.Template)
-	for _, name := range []string{"login", "setup", "calls", "call", "delete", "error"} {
+	for _, name := range []string{"login", "setup", "calls", "call", "delete", "bulkdelete", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("web: template %s: %w", name, err)
@@ -268,6 +275,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /calls/{id}/retry", s.action(s.handleRetry))
 	m.HandleFunc("GET /calls/{id}/delete", s.page(s.handleDeleteForm))
 	m.HandleFunc("POST /calls/{id}/delete", s.action(s.handleDelete))
+	m.HandleFunc("POST /calls/delete", s.action(s.handleBulkDelete))
 
 	m.HandleFunc("GET /api/v1/calls", s.api(s.handleAPICalls))
 	m.HandleFunc("GET /api/v1/calls/{id}", s.api(s.handleAPICall))
@@ -316,7 +324,8 @@ func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
 }
 
 // handleReady answers readiness probes: 200 when the store answers a
-// query within two seconds, 503 otherwise.
+// query within two seconds and the storage has room, 503 with the reason
+// otherwise.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -327,6 +336,13 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("call store unavailable"))
 		return
+	}
+	if s.storage != nil {
+		if err := s.storage(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("storage: " + err.Error()))
+			return
+		}
 	}
 	_, _ = w.Write([]byte("ok"))
 }

@@ -2,10 +2,12 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,7 +26,17 @@ type layout struct {
 	Title    string
 	CSRF     string // the session's token, for forms; empty when logged out
 	LoggedIn bool
+	// Banners are problems the owner should know of (storage, pending
+	// notifications), shown on every page once logged in.
+	Banners []string
 }
+
+// framed is what render needs of every page's data: its frame.
+type framed interface {
+	frame() *layout
+}
+
+func (l *layout) frame() *layout { return l }
 
 // setSession fills the layout's session fields.
 func (l *layout) setSession(sess *session) {
@@ -35,6 +47,9 @@ func (l *layout) setSession(sess *session) {
 
 // render executes a page template into a buffer and sends it with status.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	if p, ok := data.(framed); ok && p.frame().LoggedIn {
+		p.frame().Banners = s.banners(r.Context())
+	}
 	var buf bytes.Buffer
 	if err := s.pages[name].Execute(&buf, data); err != nil {
 		s.log.Error("render page", "page", name, "path", r.URL.Path, "err", err)
@@ -75,13 +90,49 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error, 
 // callsView is the list page's data.
 type callsView struct {
 	layout
-	Q, Direction, From, To string
-	Filtered               bool
-	Rows                   []callRow
-	Page                   int
-	PrevURL, NextURL       string
-	Error                  string
-	Notice                 string
+	Q, Direction, From, To, Status string
+	Statuses                       []string // the statuses to filter by
+	Filtered                       bool
+	Total                          int // calls the filter selects, on every page
+	Rows                           []callRow
+	Page                           int
+	PrevURL, NextURL               string
+	Error                          string
+	Notice                         string
+}
+
+// Status filter values besides a single status (the list's "status"
+// query parameter).
+const (
+	// statusesDefault (no parameter) hides rejected and failed calls:
+	// junk and refusals should not bury the calls the owner made.
+	statusesDefault = ""
+	// statusesAll shows every call.
+	statusesAll = "all"
+)
+
+// hiddenByDefault reports whether the list hides calls with status st
+// unless asked.
+func hiddenByDefault(st string) bool { return st == store.StatusRejected || st == store.StatusFailed }
+
+// statusFilter turns the status parameter into the statuses to show (nil:
+// all).
+func statusFilter(v string) ([]string, error) {
+	switch {
+	case v == statusesAll:
+		return nil, nil
+	case v == statusesDefault:
+		var out []string
+		for _, st := range store.Statuses() {
+			if !hiddenByDefault(st) {
+				out = append(out, st)
+			}
+		}
+		return out, nil
+	case slices.Contains(store.Statuses(), v):
+		return []string{v}, nil
+	}
+	return nil, fmt.Errorf("status %q is not one of %s", v, strings.Join(store.Statuses(), ", "))
 }
 
 // callRow is one line of the list.
@@ -90,6 +141,7 @@ type callRow struct {
 	Started         time.Time
 	Direction       string
 	Party           string
+	PartyName       string
 	Duration        time.Duration
 	Status          string
 	Recording       string
@@ -141,11 +193,17 @@ func (s *Server) readFilter(q url.Values) (callFilter, error) {
 // handleCalls shows the list of calls.
 func (s *Server) handleCalls(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	v := &callsView{layout: layout{Title: "Calls"}, Q: q.Get("q"), Direction: q.Get("direction"), From: q.Get("from"), To: q.Get("to")}
+	v := &callsView{layout: layout{Title: "Calls"}, Q: q.Get("q"), Direction: q.Get("direction"), From: q.Get("from"), To: q.Get("to"),
+		Status: q.Get("status"), Statuses: store.Statuses()}
 	v.setSession(sessionOf(r))
-	v.Filtered = v.Q != "" || v.Direction != "" || v.From != "" || v.To != ""
-	if q.Get("deleted") != "" {
+	v.Filtered = v.Q != "" || v.Direction != "" || v.From != "" || v.To != "" || v.Status != ""
+	switch n := q.Get("deleted"); {
+	case n == "1":
 		v.Notice = "The call was deleted, with its recording and reports."
+	case n != "":
+		if k, err := strconv.Atoi(n); err == nil && k > 1 {
+			v.Notice = fmt.Sprintf("%d calls were deleted, with their recordings and reports.", k)
+		}
 	}
 	page, err := strconv.Atoi(q.Get("page"))
 	if err != nil || page < 1 {
@@ -154,11 +212,15 @@ func (s *Server) handleCalls(w http.ResponseWriter, r *http.Request) {
 	page = min(page, 1_000_000)
 	v.Page = page
 	f, err := s.readFilter(q)
+	if err == nil {
+		f.Statuses, err = statusFilter(v.Status)
+	}
 	status := http.StatusOK
 	if err != nil {
 		v.Error = "Filter not applied: " + err.Error() + "."
 		status = http.StatusBadRequest
 		f = callFilter{}
+		f.Statuses, _ = statusFilter(statusesDefault)
 	}
 	f.Limit, f.Offset = pageSize, (page-1)*pageSize
 	list, more, err := s.listCalls(r.Context(), f)
@@ -166,11 +228,15 @@ func (s *Server) handleCalls(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	if v.Total, err = s.store.CountCalls(r.Context(), f.listOptions()); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	for i := range list {
 		c := &list[i]
 		row := callRow{
 			ID: c.ID, URL: calls.PagePath(c.ID), Started: c.StartedAt, Direction: c.Direction,
-			Party: c.Party, Duration: calls.Duration(c), Status: c.Status, Recording: c.RecordingState,
+			Party: c.Party, PartyName: c.PartyName, Duration: calls.Duration(c), Status: c.Status, Recording: c.RecordingState,
 			RecordingLength: time.Duration(c.RecordingDurationMS) * time.Millisecond,
 		}
 		recs, err := s.store.Stages(r.Context(), c.ID)
@@ -183,7 +249,7 @@ func (s *Server) handleCalls(w http.ResponseWriter, r *http.Request) {
 	}
 	pageURL := func(p int) string {
 		u := url.Values{}
-		for _, k := range []string{"q", "direction", "from", "to"} {
+		for _, k := range []string{"q", "direction", "from", "to", "status"} {
 			if val := q.Get(k); val != "" {
 				u.Set(k, val)
 			}
@@ -511,4 +577,115 @@ func formatSize(n int64) string {
 		return fmt.Sprintf("%.0f KB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// maxBulkDelete bounds the calls one bulk delete takes (a page of the
+// list).
+const maxBulkDelete = pageSize
+
+// bulkDeleteView is the bulk delete page's data: the calls to confirm, or
+// what came of deleting them.
+type bulkDeleteView struct {
+	layout
+	Calls    []store.Call
+	Finished bool // the deletion ran; Done and Failed say how it went
+	Done     int
+	Failed   []bulkFailure
+	Error    string
+}
+
+// bulkFailure is a call a bulk delete did not delete.
+type bulkFailure struct {
+	Party   string
+	Started time.Time
+	Why     string
+}
+
+// handleBulkDelete deletes the calls selected on the list (form fields id),
+// once confirmed (confirm=yes); without it, it asks.
+func (s *Server) handleBulkDelete(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	v := &bulkDeleteView{layout: layout{Title: "Delete calls"}}
+	v.setSession(sessionOf(r))
+	ids := r.PostForm["id"]
+	if len(ids) == 0 {
+		s.errorPage(w, r, http.StatusBadRequest, "No calls selected", "Tick the calls to delete in the list, then press Delete selected.")
+		return
+	}
+	if len(ids) > maxBulkDelete {
+		s.errorPage(w, r, http.StatusBadRequest, "Too many calls", fmt.Sprintf("At most %d calls can be deleted at once.", maxBulkDelete))
+		return
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] || !validCallID(id) {
+			continue
+		}
+		seen[id] = true
+		c, err := s.store.GetCall(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			s.serverError(w, r, err, "call_id", id)
+			return
+		}
+		v.Calls = append(v.Calls, *c)
+	}
+	if len(v.Calls) == 0 {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	if r.PostForm.Get("confirm") != "yes" {
+		s.render(w, r, http.StatusOK, "bulkdelete", v)
+		return
+	}
+	for i := range v.Calls {
+		c := &v.Calls[i]
+		n, err := calls.Delete(ctx, s.store, s.blob, c)
+		if err != nil {
+			why := "it could not be deleted; the server log says why"
+			if errors.Is(err, calls.ErrBusy) {
+				why = strings.TrimPrefix(err.Error(), calls.ErrBusy.Error()+": ")
+			} else {
+				s.log.Error("bulk delete", "call_id", c.ID, "err", err)
+			}
+			v.Failed = append(v.Failed, bulkFailure{Party: c.Party, Started: c.StartedAt, Why: why})
+			continue
+		}
+		s.log.Info("call deleted", "call_id", c.ID, "objects", n)
+		v.Done++
+	}
+	if len(v.Failed) > 0 {
+		v.Finished = true
+		s.render(w, r, http.StatusConflict, "bulkdelete", v)
+		return
+	}
+	http.Redirect(w, r, "/?deleted="+strconv.Itoa(v.Done), http.StatusSeeOther)
+}
+
+// banners lists the problems the owner should know of now: storage below
+// its limit, and notifications that have not gone out.
+func (s *Server) banners(ctx context.Context) []string {
+	var out []string
+	if s.storage != nil {
+		if err := s.storage(); err != nil {
+			out = append(out, "Storage: "+err.Error())
+		}
+	}
+	plural := func(n int, one, many string) string {
+		if n == 1 {
+			return one
+		}
+		return fmt.Sprintf(many, n)
+	}
+	if n, err := s.store.CountStages(ctx, calls.StageNotify, store.StageFailed); err == nil && n > 0 {
+		out = append(out, plural(n, "The notification of one call failed", "The notifications of %d calls failed")+
+			": open the call and retry its notify stage once the cause is fixed.")
+	}
+	if n, err := s.store.CountStages(ctx, calls.StageNotify, store.StageRetry); err == nil && n > 0 {
+		out = append(out, plural(n, "The notification of one call is", "The notifications of %d calls are")+
+			" waiting to be retried: the mail server or the webhook receiver may be down.")
+	}
+	return out
 }

@@ -181,6 +181,16 @@ func (s *Stream) handle(rs *recvState, src netip.AddrPort, data []byte) {
 		return
 	}
 	s.Stats.Received.Add(1)
+	// Audio, RFC 4733 events and comfort noise share one sequence: a gap
+	// in it, whatever the payload, is what was lost.
+	if rs.haveSeq {
+		if gap := pkt.SequenceNumber - rs.lastSeq; gap > 1 && gap < 1000 {
+			s.Stats.Lost.Add(uint64(gap - 1))
+		}
+	}
+	if gap := pkt.SequenceNumber - rs.lastSeq; !rs.haveSeq || gap > 0 && gap < 1000 {
+		rs.lastSeq, rs.haveSeq = pkt.SequenceNumber, true
+	}
 	s.mu.Lock()
 	p := s.params
 	s.mu.Unlock()
@@ -200,12 +210,6 @@ func (s *Stream) handle(rs *recvState, src netip.AddrPort, data []byte) {
 			peer.forwardEvent(pkt.Timestamp, pkt.Payload)
 		}
 	case pkt.PayloadType == p.PayloadType:
-		if rs.haveSeq {
-			if gap := pkt.SequenceNumber - rs.lastSeq; gap > 1 && gap < 1000 {
-				s.Stats.Lost.Add(uint64(gap - 1))
-			}
-		}
-		rs.lastSeq, rs.haveSeq = pkt.SequenceNumber, true
 		rs.pcm = p.Codec.Decode(rs.pcm[:0], pkt.Payload)
 		if h != nil && h.OnAudio != nil {
 			h.OnAudio(rs.pcm)

@@ -290,3 +290,49 @@ func TestRelatchAfterReoffer(t *testing.T) {
 		t.Fatalf("sending to %v, want the re-offered %v", s.Params().Remote, newPort.addr())
 	}
 }
+
+// TestDigitsAreNotLoss: RFC 4733 packets take sequence numbers from the
+// audio's; the audio that resumes after a digit has lost nothing. A real
+// gap still counts, and a late packet does not move the sequence back.
+func TestDigitsAreNotLoss(t *testing.T) {
+	ports, err := NewPorts(loopback, 33000, 33999)
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone := newPeer(t, "127.0.0.1")
+	s := newStream(t, ports, phone.addr(), codec.PCMU, 101)
+	digits := make(chan byte, 4)
+	audio := make(chan struct{}, 64)
+	s.SetHandlers(Handlers{OnDigit: func(d byte) { digits <- d }, OnAudio: func([]int16) { audio <- struct{}{} }})
+	to := netip.AddrPortFrom(loopback, uint16(s.LocalPort()))
+	frame := make([]byte, FrameSamples)
+	for range 5 {
+		phone.send(t, to, 0, frame, false)
+	}
+	events, err := dtmf.Events('7', 10, 800, 160) // 12 packets or so
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ev := range events {
+		phone.send(t, to, 101, ev.Marshal(nil), i == 0)
+	}
+	for range 5 {
+		phone.send(t, to, 0, frame, false)
+	}
+	phone.seq += 3 // three packets lost on the way
+	phone.send(t, to, 0, frame, false)
+	phone.seq -= 2 // and one of them arrives late
+	phone.send(t, to, 0, frame, false)
+	phone.seq++
+	for range 11 + 1 {
+		select {
+		case <-audio:
+		case <-time.After(2 * time.Second):
+			t.Fatal("audio missing")
+		}
+	}
+	<-digits
+	if lost := s.Stats.Lost.Load(); lost != 3 {
+		t.Errorf("lost %d, want 3 (the digit's %d packets are not loss)", lost, len(events))
+	}
+}
