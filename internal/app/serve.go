@@ -33,6 +33,7 @@ import (
 	"github.com/callrec/callrec/internal/runtime"
 	"github.com/callrec/callrec/internal/signed"
 	"github.com/callrec/callrec/internal/sip"
+	"github.com/callrec/callrec/internal/storage"
 	"github.com/callrec/callrec/internal/store"
 	"github.com/callrec/callrec/internal/transcribe"
 	"github.com/callrec/callrec/internal/web"
@@ -107,6 +108,17 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, term io.Wr
 		return fmt.Errorf("web.secret_file: %w", err)
 	}
 	mets := metrics.New()
+	minBytes, minShare, err := cfg.Storage.MinFreeRule()
+	if err != nil {
+		return fmt.Errorf("storage.min_free: %w", err)
+	}
+	disk, err := storage.New(storage.Config{
+		Dir: cfg.DataDir, MinFreeBytes: minBytes, MinFreeShare: minShare, Every: cfg.Storage.CheckEvery.D(),
+		Metrics: mets, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
 
 	runner, err := newRunner(cfg, signer, bs, log, report.Options{Location: time.Local, Logger: log})
 	if err != nil {
@@ -158,6 +170,8 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, term io.Wr
 		Logger:             log,
 		Enqueue:            q.EnqueueTx,
 		Metrics:            mets,
+		Storage:            disk,
+		RejectWhenFull:     cfg.Storage.WhenFull == config.StorageReject,
 	})
 	if err != nil {
 		return err
@@ -175,6 +189,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, term io.Wr
 			PublicURL: cfg.BaseURL(), PasswordHash: cfg.Web.PasswordHash, APITokens: cfg.Web.APITokens,
 			LinkTTL: cfg.Web.LinkTTL.D(), SecureCookies: strings.HasPrefix(cfg.BaseURL(), "https://"),
 			Location: time.Local, Logger: log, Metrics: mets, RetentionDays: cfg.Retention.Days,
+			Storage: disk.Check,
 		})
 		if err != nil {
 			return fmt.Errorf("web: %w", err)
@@ -207,6 +222,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, term io.Wr
 	sipCtx, stopSIP := context.WithCancel(context.Background())
 	defer stopSIP()
 	g.Go(func() error { return sipSrv.Serve(sipCtx, engine) })
+	g.Go(func() error { disk.Run(sipCtx); return nil })
 	if cfg.Trunk.Register {
 		g.Go(func() error { sipSrv.RegisterLoop(sipCtx, cfg.Trunk.RegisterExpiry.D()); return nil })
 	}

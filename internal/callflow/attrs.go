@@ -66,6 +66,9 @@ const (
 	// RecordingFailed: StartCallRecording or StopCallRecording failed; the
 	// owner's digits are then ignored.
 	RecordingFailed = "failed"
+	// RecordingUnavailable: the call could not be recorded from the start
+	// (CallDetails.RecordingUnavailable); both sides were told.
+	RecordingUnavailable = "unavailable"
 )
 
 // Keys of TransactionAttributes private to the flow. Their values are not a

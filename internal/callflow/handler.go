@@ -206,8 +206,12 @@ func (h *Handler) newCall(ev Event) (map[string]string, []Action) {
 		attrs[AttrParty] = caller
 		callerID = caller
 	}
+	notice := PromptRecorded
+	if ev.CallDetails.RecordingUnavailable {
+		notice = PromptNotRecorded
+	}
 	return attrs, []Action{
-		playAudio(LegA, PromptRecorded, true),
+		playAudio(LegA, notice, true),
 		playAudio(LegA, PromptConnecting, true),
 		h.callAndBridge(callerID, h.cfg.OwnerNumber),
 	}
@@ -226,6 +230,9 @@ func (h *Handler) actionSuccessful(ev Event, attrs map[string]string) []Action {
 	case ad.Type == ActionPlayAudioAndGetDigits && stage == stageNumber:
 		return h.dial(ad.ReceivedDigits, attrs)
 	case ad.Type == ActionCallAndBridge && stage == stageBridging:
+		if ev.CallDetails.RecordingUnavailable {
+			return bridgedUnrecorded(attrs)
+		}
 		return bridged(attrs)
 	}
 	return nil
@@ -292,6 +299,20 @@ func bridged(attrs map[string]string) []Action {
 		startRecording(LegB),
 		receiveControlDigits(LegB),
 	}
+}
+
+// bridgedUnrecorded connects a call that cannot be recorded, telling
+// whoever has not heard it yet: both sides when the owner dialled out, the
+// owner when the caller already heard it before the bridge.
+func bridgedUnrecorded(attrs map[string]string) []Action {
+	attrs[keyStage] = stageBridged
+	attrs[AttrRecording] = RecordingUnavailable
+	if attrs[AttrDirection] == CallOutbound {
+		attrs[AttrOwnerTag] = LegA
+		return []Action{playAudio(Both, PromptNotRecorded, false)}
+	}
+	attrs[AttrOwnerTag] = LegB
+	return []Action{playAudio(LegB, PromptNotRecorded, false)}
 }
 
 // endCall records outcome, then plays the prompt key to LEG-A (none when

@@ -913,3 +913,34 @@ func TestConfigIsACopy(t *testing.T) {
 		t.Fatalf("changing Config's result changed the handler: %q", got)
 	}
 }
+
+// unrecorded marks every event of a call as one that cannot be recorded.
+func unrecorded(steps []step) []step {
+	for i := range steps {
+		steps[i].ev.CallDetails.RecordingUnavailable = true
+	}
+	return steps
+}
+
+// TestUnrecordedCalls: with the disk full, calls still connect, without
+// recording, and both sides hear that they are not recorded.
+func TestUnrecordedCalls(t *testing.T) {
+	h := mustHandler(t, testConfig())
+	outNone := kv(AttrDirection, CallOutbound, AttrOwnerTag, LegA, AttrParty, ukDest, AttrRecording, RecordingUnavailable)
+	inNone := kv(AttrDirection, CallInbound, AttrOwnerTag, LegB, AttrParty, stranger, AttrRecording, RecordingUnavailable)
+	walk(t, h, unrecorded([]step{
+		{"owner calls", newCall(owner), acts(wGetNumber(3)), outStart},
+		{"owner enters number", succeeded(ActionPlayAudioAndGetDigits, "02079460999", aUp...),
+			acts(wPlay(LegA, "connecting.wav"), wBridge(service, ukDest)), outDialling},
+		{"destination answers", succeeded(ActionCallAndBridge, "", bothUp...),
+			acts(wPlay(Both, "not_recorded.wav")), outNone},
+		{"5 does nothing: nothing to pause", digitsFrom(LegA, "5", bothUp...), acts(), outNone},
+		{"owner hangs up", hungUp(LegA, aDownBUp...), acts(wHangup(LegB, "")), outNone},
+	}))
+	walk(t, h, unrecorded([]step{
+		{"stranger calls", newCall(stranger),
+			acts(wPlayEarly(LegA, "not_recorded.wav"), wPlayEarly(LegA, "connecting.wav"), wBridge(stranger, owner)), inDialling},
+		{"owner answers", succeeded(ActionCallAndBridge, "", sBothUp...),
+			acts(wPlay(LegB, "not_recorded.wav")), inNone},
+	}))
+}

@@ -66,6 +66,10 @@ type CallDetails struct {
 	TransactionID         string            `json:"TransactionId"`
 	TransactionAttributes map[string]string `json:"TransactionAttributes,omitempty"`
 	Participants          []Participant     `json:"Participants"`
+	// RecordingUnavailable says the call cannot be recorded (the disk is
+	// full): the flow connects it without recording and tells both sides.
+	// callrec extension.
+	RecordingUnavailable bool `json:"RecordingUnavailable,omitempty"`
 }
 
 // Participant is one leg of the transaction.
@@ -212,6 +216,7 @@ const (
 	PromptInvalidInput    = "invalid_input.wav"
 	PromptConnecting      = "connecting.wav"
 	PromptRecorded        = "recorded.wav"
+	PromptNotRecorded     = "not_recorded.wav"
 	PromptPaused          = "recording_paused.wav"
 	PromptResumed         = "recording_resumed.wav"
 	PromptStopped         = "recording_stopped.wav"

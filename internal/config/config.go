@@ -8,6 +8,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -75,6 +76,75 @@ type Config struct {
 	Notify Notify `yaml:"notify"`
 	// Retention configures how long calls are kept.
 	Retention Retention `yaml:"retention"`
+	// Storage configures what callrec does as the disk of data_dir fills.
+	Storage Storage `yaml:"storage"`
+}
+
+// Storage configures watching the free space of data_dir's file system.
+type Storage struct {
+	// MinFree is the free space below which callrec warns (readiness,
+	// metrics, a banner, an email): a size such as "2GiB" or "500MB", or a
+	// share of the file system such as "5%". Empty means 1 GiB or 5 %,
+	// whichever is smaller.
+	MinFree string `yaml:"min_free"`
+	// WhenFull is what happens to a new call while the disk is full:
+	// StorageConnectUnrecorded or StorageReject.
+	WhenFull string `yaml:"when_full"`
+	// CheckEvery is how often the free space is measured.
+	CheckEvery Duration `yaml:"check_every"`
+}
+
+// Values of storage.when_full.
+const (
+	// StorageConnectUnrecorded connects the call without recording it,
+	// telling both sides so.
+	StorageConnectUnrecorded = "connect_unrecorded"
+	// StorageReject refuses the call (503).
+	StorageReject = "reject"
+)
+
+// MinFreeRule returns storage.min_free as bytes and as a share of the file
+// system (0 to 1): the free space is low below the smaller of the two that
+// are set (zero means not set).
+func (s Storage) MinFreeRule() (bytes uint64, share float64, err error) {
+	v := strings.TrimSpace(s.MinFree)
+	if v == "" {
+		return 1 << 30, 0.05, nil
+	}
+	if pct, ok := strings.CutSuffix(v, "%"); ok {
+		f, err := strconv.ParseFloat(strings.TrimSpace(pct), 64)
+		if err != nil || f <= 0 || f >= 100 {
+			return 0, 0, fmt.Errorf("%q is not a share of the disk between 0 and 100 %%, such as \"5%%\"", s.MinFree)
+		}
+		return 0, f / 100, nil
+	}
+	n, err := parseSize(v)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%q: %v; write a size such as \"2GiB\", \"500MB\" or a share such as \"5%%\"", s.MinFree, err)
+	}
+	return n, 0, nil
+}
+
+// parseSize reads a size: a number and a unit (B, KB, MB, GB, TB in powers
+// of 1000; KiB, MiB, GiB, TiB in powers of 1024).
+func parseSize(v string) (uint64, error) {
+	units := []struct {
+		suffix string
+		mult   float64
+	}{
+		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
+	}
+	for _, u := range units {
+		if num, ok := strings.CutSuffix(v, u.suffix); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+			if err != nil || f <= 0 {
+				return 0, errors.New("not a positive size")
+			}
+			return uint64(f * u.mult), nil
+		}
+	}
+	return 0, errors.New("no unit")
 }
 
 // Retention configures deleting old calls.
@@ -288,6 +358,7 @@ func Default() *Config {
 		Pipeline:   Pipeline{Workers: 2, MaxAttempts: 5, StageTimeout: Duration(30 * time.Minute)},
 		Web:        Web{Listen: "127.0.0.1:8080", APITokens: []string{}, LinkTTL: Duration(7 * 24 * time.Hour)},
 		Notify:     Notify{Email: Email{SMTP: SMTP{Host: "127.0.0.1", Port: 25, TLS: "starttls"}}},
+		Storage:    Storage{WhenFull: StorageConnectUnrecorded, CheckEvery: Duration(10 * time.Second)},
 	}
 }
 

@@ -177,6 +177,7 @@ func fullConfig() *Config {
 		Pipeline:   Default().Pipeline,
 		Web:        Default().Web,
 		Notify:     Default().Notify,
+		Storage:    Default().Storage,
 	}
 }
 
@@ -310,8 +311,8 @@ func TestEnvNamesUnique(t *testing.T) {
 			t.Errorf("key %s collides with %s", key, EnvConfigFile)
 		}
 	}
-	if len(seen) != 61 {
-		t.Errorf("%d keys, want 61 (update this test and ExampleYAML when adding keys)", len(seen))
+	if len(seen) != 64 {
+		t.Errorf("%d keys, want 64 (update this test and ExampleYAML when adding keys)", len(seen))
 	}
 }
 
@@ -638,6 +639,31 @@ func TestREADMEConfigIsValid(t *testing.T) {
 		}
 		if k, _, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && !strings.Contains(ExampleYAML, k+":") {
 			t.Errorf("README key %q is not in callrec config example", k)
+		}
+	}
+}
+
+func TestStorageMinFree(t *testing.T) {
+	for _, tt := range []struct {
+		v     string
+		bytes uint64
+		share float64
+		bad   bool
+	}{
+		{"", 1 << 30, 0.05, false},
+		{"5%", 0, 0.05, false},
+		{"2GiB", 2 << 30, 0, false},
+		{"500MB", 500e6, 0, false},
+		{"8MiB", 8 << 20, 0, false},
+		{"0%", 0, 0, true},
+		{"100%", 0, 0, true},
+		{"lots", 0, 0, true},
+		{"12", 0, 0, true},
+		{"-1GiB", 0, 0, true},
+	} {
+		b, s, err := Storage{MinFree: tt.v}.MinFreeRule()
+		if (err != nil) != tt.bad || !tt.bad && (b != tt.bytes || s != tt.share) {
+			t.Errorf("MinFreeRule(%q) = %d, %v, %v", tt.v, b, s, err)
 		}
 	}
 }

@@ -185,4 +185,16 @@ retention:
   # Delete calls (recording, reports, records) this many days after they
   # started; 0 keeps them forever.
   days: 0
+
+storage:
+  # Below this much free space on data_dir's disk, /readyz says not ready,
+  # the call browser shows a banner and the owner is emailed (once a day):
+  # a size ("2GiB", "500MB") or a share of the disk ("5%"); "" means 1 GiB
+  # or 5 %, whichever is smaller.
+  min_free: ""
+  # A new call while the disk is full: connect_unrecorded (it goes
+  # through, both sides hear that it is not recorded) or reject (503).
+  when_full: "connect_unrecorded"
+  # How often the free space is measured.
+  check_every: "10s"
 `

@@ -216,6 +216,17 @@ func (c *Config) validateDelivery(p *problems) {
 	if c.Retention.Days < 0 {
 		p.add("retention.days", "%d is negative; set how many days calls are kept, or 0 to keep them forever", c.Retention.Days)
 	}
+	if _, _, err := c.Storage.MinFreeRule(); err != nil {
+		p.add("storage.min_free", "%v", err)
+	}
+	switch c.Storage.WhenFull {
+	case StorageConnectUnrecorded, StorageReject:
+	default:
+		p.add("storage.when_full", "%q is not %s or %s", c.Storage.WhenFull, StorageConnectUnrecorded, StorageReject)
+	}
+	if c.Storage.CheckEvery.D() < 100*time.Millisecond {
+		p.add("storage.check_every", "%s is too short; set a duration such as \"10s\"", c.Storage.CheckEvery.D())
+	}
 	if c.Notify.Webhook.URL != "" && !strings.HasPrefix(c.Notify.Webhook.URL, "http://") && !strings.HasPrefix(c.Notify.Webhook.URL, "https://") {
 		p.add("notify.webhook.url", "%q is not an http(s) URL", c.Notify.Webhook.URL)
 	}

@@ -29,10 +29,11 @@ var allowed = map[string][]string{
 	"callflow":   {"number"},
 	"calls":      {"blob", "callflow", "store"},
 	"config":     {"callflow", "number"},
+	"storage":    {"metrics"},
 	// The call's path: SIP and media know nothing above them.
 	"sip":     nil,
 	"media/":  {"media/"},
-	"runtime": {"sip", "media/", "callflow", "calls", "store", "blob", "metrics"},
+	"runtime": {"sip", "media/", "callflow", "calls", "store", "blob", "metrics", "display", "number"},
 	// After the call.
 	"transcribe":  {"transcript"},
 	"transcribe/": {"transcribe", "transcribe/", "transcript", "number"},

@@ -31,6 +31,9 @@ type Metrics struct {
 	stageFailures *prometheus.CounterVec
 	loginFailures prometheus.Counter
 	sipRejected   *prometheus.CounterVec
+	storageFree   prometheus.Gauge
+	storageTotal  prometheus.Gauge
+	storageLow    prometheus.Gauge
 }
 
 // Metric names, as exposed at /metrics.
@@ -44,6 +47,9 @@ const (
 	MetricStageFailures = "callrec_pipeline_stage_failures_total"
 	MetricLoginFailures = "callrec_web_login_failures_total"
 	MetricSIPRejected   = "callrec_sip_rejected_total"
+	MetricStorageFree   = "callrec_storage_free_bytes"
+	MetricStorageTotal  = "callrec_storage_size_bytes"
+	MetricStorageLow    = "callrec_storage_low"
 )
 
 // New returns a Metrics with every callrec metric registered, plus
@@ -85,12 +91,15 @@ func New() *Metrics {
 		Name: MetricSIPRejected,
 		Help: "SIP requests refused or dropped before a call began, by reason (untrusted_source, bad_sdp, no_common_codec, bad_extension, busy, draining, malformed…).",
 	}, []string{"reason"})
+	m.storageFree = prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricStorageFree, Help: "Free space on data_dir's file system."})
+	m.storageTotal = prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricStorageTotal, Help: "Size of data_dir's file system."})
+	m.storageLow = prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricStorageLow, Help: "1 while the free space is below storage.min_free or the disk is full."})
 	active := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: MetricActiveCalls,
 		Help: "Calls in progress.",
 	}, m.active)
 	m.reg.MustRegister(
-		active, m.calls, m.rtpReceived, m.rtpLost, m.rtpSent, m.stageDuration, m.stageFailures, m.loginFailures, m.sipRejected,
+		active, m.calls, m.rtpReceived, m.rtpLost, m.rtpSent, m.stageDuration, m.stageFailures, m.loginFailures, m.sipRejected, m.storageFree, m.storageTotal, m.storageLow,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -189,4 +198,19 @@ func (m *Metrics) SIPRejected(reason string) {
 		return
 	}
 	m.sipRejected.WithLabelValues(reason).Inc()
+}
+
+// SetStorage records the free space and size of data_dir's file system and
+// whether it is low.
+func (m *Metrics) SetStorage(free, total uint64, low bool) {
+	if m == nil {
+		return
+	}
+	m.storageFree.Set(float64(free))
+	m.storageTotal.Set(float64(total))
+	if low {
+		m.storageLow.Set(1)
+	} else {
+		m.storageLow.Set(0)
+	}
 }

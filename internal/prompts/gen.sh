@@ -27,6 +27,7 @@ prompts=(
 	"invalid_input|Sorry, I didn't get that."
 	"connecting|Connecting you."
 	"recorded|This call is being recorded."
+	"not_recorded|This call is not being recorded."
 	"recording_paused|Recording paused."
 	"recording_resumed|Recording resumed."
 	"recording_stopped|Recording stopped."

@@ -13,6 +13,7 @@ var expected = []string{
 	"invalid_input.wav",
 	"connecting.wav",
 	"recorded.wav",
+	"not_recorded.wav",
 	"recording_paused.wav",
 	"recording_resumed.wav",
 	"recording_stopped.wav",

@@ -67,7 +67,13 @@ type call struct {
 	// stopping: the call ends once the running action has returned.
 	stopping bool
 
-	caller    caller
+	caller caller
+	// unrecorded: the call cannot be recorded (the disk is full); the
+	// flow is told, and connects it without recording.
+	unrecorded bool
+	// inserted: the call record is in the store (its first write can
+	// fail on a full disk; the final write then inserts it).
+	inserted  bool
 	rec       *recording
 	bridged   bool
 	maxTimer  *time.Timer
@@ -225,13 +231,24 @@ func (c *call) run() {
 		c.releaseMedia()
 		return
 	}
+	c.unrecorded = c.e.storageFull()
 	if err := c.e.cfg.Store.InsertCall(c.ctx, &c.record); err != nil {
-		c.log.Error("call record not saved; refusing call", "err", err)
-		c.e.cfg.Metrics.SIPRejected("store_unavailable")
-		_ = a.sig.Hangup(context.Background(), 503)
-		close(c.over)
-		c.releaseMedia()
-		return
+		c.e.failed(err)
+		if c.e.cfg.RejectWhenFull {
+			c.log.Error("call record not saved; refusing the call (storage.when_full: reject)", "err", err)
+			c.e.cfg.Metrics.SIPRejected("store_unavailable")
+			_ = a.sig.Hangup(context.Background(), 503)
+			close(c.over)
+			c.releaseMedia()
+			return
+		}
+		c.log.Warn("call record not saved: the call goes on unrecorded, and its record is written when the store takes it", "err", err)
+		c.unrecorded = true
+	} else {
+		c.inserted = true
+	}
+	if c.unrecorded {
+		c.log.Warn("the disk is full: connecting the call without recording it")
 	}
 	c.watch(a)
 	c.deliver(c.event(callflow.NewInboundCall, nil))
@@ -335,7 +352,11 @@ func (c *call) next(last *callflow.ActionData) {
 // start runs action a: its preparation here, its blocking work (if any)
 // on a goroutine of its own.
 func (c *call) start(a callflow.Action, last *callflow.ActionData) {
-	c.log.Debug("action", "type", a.Type, "leg", a.Parameters.ParticipantTag)
+	if src := a.Parameters.AudioSource; src != nil {
+		c.log.Debug("action", "type", a.Type, "leg", a.Parameters.ParticipantTag, "prompt", src.Key)
+	} else {
+		c.log.Debug("action", "type", a.Type, "leg", a.Parameters.ParticipantTag)
+	}
 	actx, cancel := context.WithCancel(c.ctx)
 	c.current = &running{action: a, cancel: cancel, last: last}
 	work := c.prepare(actx, a)
@@ -461,6 +482,7 @@ func (c *call) event(t callflow.InvocationEventType, ad *callflow.ActionData) ca
 			TransactionID:         c.id,
 			TransactionAttributes: copyAttrs(c.attrs),
 			Participants:          c.participants(),
+			RecordingUnavailable:  c.unrecorded,
 		},
 		ActionData: ad,
 	}
@@ -573,11 +595,16 @@ func (c *call) syncRecordFromAttrs() {
 	}
 }
 
-// saveRecord writes the call record as it stands.
+// saveRecord writes the call record as it stands (once it is in the
+// store: else the final write inserts it).
 func (c *call) saveRecord() {
+	if !c.inserted {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), 10*time.Second)
 	defer cancel()
 	if err := c.e.cfg.Store.UpdateCall(ctx, &c.record); err != nil {
+		c.e.failed(err)
 		c.log.Warn("call record not updated", "err", err)
 	}
 }
@@ -614,7 +641,9 @@ func (c *call) finish(status string) {
 		recorded = true // the owner stopped it; it is stored
 	}
 	if err := c.e.saveFinal(ctx, r, recorded); err != nil {
-		c.log.Error("call record not updated", "err", err)
+		c.e.failed(err)
+		c.log.Error("call record not written; kept and retried until it is", "err", err)
+		c.e.keep(r, recorded)
 	}
 	c.log.Info("call ended", "status", r.Status, "cause", r.HangupCause, "direction", r.Direction, "party", r.Party)
 	var rx, lost, tx uint64

@@ -52,6 +52,12 @@ type Config struct {
 	// Metrics counts calls by final status and their RTP packets; nil for
 	// none.
 	Metrics *metrics.Metrics
+	// Storage says when the disk is full and is told of failed writes;
+	// nil means the disk is never full.
+	Storage Storage
+	// RejectWhenFull refuses new calls while the disk is full
+	// (storage.when_full: reject) instead of connecting them unrecorded.
+	RejectWhenFull bool
 }
 
 // Engine runs calls.
@@ -64,6 +70,11 @@ type Engine struct {
 	// ctx ends every call (hard shutdown); calls watch it.
 	ctx    context.Context
 	cancel context.CancelFunc
+
+	// The saver: records that could not be written wait there (saver.go).
+	unsaved   chan unsaved
+	stopSaver context.CancelFunc
+	saverDone chan struct{}
 }
 
 // New makes an engine. Stop it with Shutdown.
@@ -78,7 +89,11 @@ func New(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("runtime: spool directory: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Engine{cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel}, nil
+	sctx, stopSaver := context.WithCancel(context.Background())
+	e := &Engine{cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel,
+		unsaved: make(chan unsaved), stopSaver: stopSaver, saverDone: make(chan struct{})}
+	go e.saveLoop(sctx)
+	return e, nil
 }
 
 // Active is the number of calls in progress.
@@ -88,6 +103,9 @@ func (e *Engine) Active() int { return int(e.active.Load()) }
 // max_concurrent_calls are taken. HandleCall must follow an Admit that
 // returned nil: the slot is given back when that call ends.
 func (e *Engine) Admit() error {
+	if e.cfg.RejectWhenFull && e.storageFull() {
+		return errors.New("the disk is full (storage.when_full: reject)")
+	}
 	m := int64(e.cfg.MaxConcurrentCalls)
 	for {
 		n := e.active.Load()
@@ -102,8 +120,13 @@ func (e *Engine) Admit() error {
 }
 
 // Shutdown waits for active calls to finish until ctx ends, then hangs up
-// the rest and waits for their recordings to be finalised.
+// the rest and waits for their recordings to be finalised; records still
+// waiting to be written get a last try.
 func (e *Engine) Shutdown(ctx context.Context) {
+	defer func() {
+		e.stopSaver()
+		<-e.saverDone
+	}()
 	done := make(chan struct{})
 	go func() { e.wg.Wait(); close(done) }()
 	select {

@@ -81,6 +81,18 @@ func (p *peer) send(t *testing.T, port int) {
 	}
 }
 
+// sendTo is send without a test to fail (from a goroutine); errors are
+// dropped.
+func (p *peer) sendTo(port int) {
+	payload := make([]byte, 160)
+	p.seq++
+	p.ts += 160
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: p.seq, Timestamp: p.ts, SSRC: 7}, Payload: payload}
+	if b, err := pkt.Marshal(); err == nil {
+		p.conn.WriteToUDP(b, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+	}
+}
+
 // recv waits for one RTP packet.
 func (p *peer) recv(d time.Duration) (*rtp.Packet, error) {
 	buf := make([]byte, 1500)
@@ -173,15 +185,19 @@ func (l *fakeLeg) offer(b []byte) ([]byte, error) {
 	return f(b)
 }
 
-// localPort is the runtime's RTP port in the SDP it sent the leg.
+// localPort is the runtime's RTP port in the SDP it sent the leg (0, or
+// a failed t when given, if none could be read).
 func (l *fakeLeg) localPort(t *testing.T) int {
-	t.Helper()
 	l.mu.Lock()
 	b := l.local
 	l.mu.Unlock()
 	d, err := sdp.Parse(b)
 	if err != nil {
-		t.Fatalf("SDP sent to %s: %v", l.callID, err)
+		if t != nil {
+			t.Helper()
+			t.Fatalf("SDP sent to %s: %v", l.callID, err)
+		}
+		return 0
 	}
 	return d.Port
 }
@@ -271,7 +287,13 @@ type rig struct {
 
 func newRig(t *testing.T, flow *script, dial func(ctx context.Context, r sip.DialRequest) (Leg, error)) *rig {
 	t.Helper()
-	dir := t.TempDir()
+	return newRigIn(t, t.TempDir(), flow, dial, nil)
+}
+
+// newRigIn is newRig with its data in dir, and the engine's config
+// changed by opt (when not nil).
+func newRigIn(t *testing.T, dir string, flow *script, dial func(ctx context.Context, r sip.DialRequest) (Leg, error), opt func(*Config)) *rig {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(dir, "callrec.db"))
 	if err != nil {
@@ -291,7 +313,7 @@ func newRig(t *testing.T, flow *script, dial func(ctx context.Context, r sip.Dia
 		t.Fatal(err)
 	}
 	r := &rig{st: st, bs: bs, flow: flow, dialer: &fakeDialer{dial: dial}, queued: make(chan string, 8), spool: filepath.Join(dir, "spool")}
-	r.e, err = New(Config{
+	cfg := Config{
 		MediaAddress: netip.MustParseAddr("127.0.0.1"), Ports: ports, Handler: flow, Dialer: r.dialer,
 		Prompts: pr, Store: st, Blob: bs, SpoolDir: r.spool, ServiceNumber: "+15550100", OwnerNumber: "+15550111",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -302,7 +324,11 @@ func newRig(t *testing.T, flow *script, dial func(ctx context.Context, r sip.Dia
 			r.queued <- id
 			return nil
 		},
-	})
+	}
+	if opt != nil {
+		opt(&cfg)
+	}
+	r.e, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,15 +50,20 @@ func (c *call) applyRecording(s stored) {
 		r.Pauses = append(r.Pauses, sp)
 	}
 	r.RecordingDurationMS = s.res.Duration.Milliseconds()
-	if s.res.Stopped {
+	switch {
+	case s.res.Truncated:
+		r.RecordingState = store.RecordingTruncated
+	case s.res.Stopped:
 		r.RecordingState = store.RecordingStopped
-	} else {
+	default:
 		r.RecordingState = store.RecordingComplete
 	}
 	if s.err != nil {
-		c.log.Error("recording incomplete", "err", s.err)
+		c.e.failed(s.err)
+		c.log.Error("recording cut short", "err", s.err, "kept", s.res.Duration)
 	}
 	if s.storeErr != nil {
+		c.e.failed(s.storeErr)
 		c.log.Error("storing recording failed; it stays in the spool directory and is stored at the next start", "path", s.res.Path, "err", s.storeErr)
 		return
 	}
@@ -97,8 +102,12 @@ func (c *call) startRecording(a callflow.Action) actionResult {
 	if c.rec != nil {
 		return fail(a, callflow.ErrInvalidActionParameter, errors.New("recording already started"))
 	}
+	if c.e.storageFull() {
+		return fail(a, callflow.ErrSystemException, errors.New("the disk is full: the call is not recorded"))
+	}
 	r, err := recorder.Start(c.spoolPath(), nil)
 	if err != nil {
+		c.e.failed(err)
 		return fail(a, callflow.ErrSystemException, err)
 	}
 	c.record.RecordingKey = calls.RecordingKey(c.id, c.record.StartedAt)

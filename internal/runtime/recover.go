@@ -60,7 +60,9 @@ func (e *Engine) Recover(ctx context.Context) error {
 			}
 		}
 		if err := e.saveFinal(ctx, c, c.RecordingState == store.RecordingPartial); err != nil {
-			return fmt.Errorf("recover call %s: %w", c.ID, err)
+			log.Error("recover: call record not written; retried until it is", "err", err)
+			e.failed(err)
+			e.keep(c, c.RecordingState == store.RecordingPartial)
 		}
 	}
 	return nil
@@ -69,12 +71,14 @@ func (e *Engine) Recover(ctx context.Context) error {
 // saveFinal writes a finished call's record; with a stored recording, its
 // processing is queued in the same transaction, so a crash can neither lose
 // the job nor queue it for a call not marked finished.
+// The record is inserted when it is not there yet (its first write
+// failed).
 func (e *Engine) saveFinal(ctx context.Context, c *store.Call, recorded bool) error {
 	if !recorded || e.cfg.Enqueue == nil {
-		return e.cfg.Store.UpdateCall(ctx, c)
+		return e.cfg.Store.SaveCall(ctx, c)
 	}
 	return e.cfg.Store.WithTx(ctx, func(tx *store.Tx) error {
-		if err := e.cfg.Store.UpdateCallTx(ctx, tx, c); err != nil {
+		if err := e.cfg.Store.SaveCallTx(ctx, tx, c); err != nil {
 			return err
 		}
 		return e.cfg.Enqueue(ctx, tx, c.ID)

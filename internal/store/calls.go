@@ -37,6 +37,9 @@ const (
 	RecordingStopped    = "stopped"   // stopped by the owner; the file is kept
 	RecordingComplete   = "complete"  // finished and stored
 	RecordingPartial    = "partial"   // stored, but the call ended abnormally
+	// RecordingTruncated: stored, but cut short: the disk filled during
+	// the call.
+	RecordingTruncated = "truncated"
 )
 
 // List limits for ListCalls.
@@ -139,7 +142,7 @@ func (c *Call) validate() error {
 		c.RecordingState = RecordingNone
 	}
 	switch c.RecordingState {
-	case RecordingNone, RecordingInProgress, RecordingPaused, RecordingStopped, RecordingComplete, RecordingPartial:
+	case RecordingNone, RecordingInProgress, RecordingPaused, RecordingStopped, RecordingComplete, RecordingPartial, RecordingTruncated:
 	default:
 		return fmt.Errorf("unknown recording state %q", c.RecordingState)
 	}
@@ -182,6 +185,30 @@ func callArgs(c *Call) ([]any, error) {
 // InsertCall adds a new call record. It sets c.UpdatedAt, an empty
 // c.RecordingState to RecordingNone and nil c.Pauses to empty.
 func (s *Store) InsertCall(ctx context.Context, c *Call) error {
+	return s.insertCall(ctx, s.w, c)
+}
+
+// SaveCallTx writes the call record inside tx: it updates it, or inserts
+// it when it is not there yet (a call whose first write failed, such as on
+// a full disk).
+func (s *Store) SaveCallTx(ctx context.Context, tx *Tx, c *Call) error {
+	err := s.updateCall(ctx, tx, c)
+	if errors.Is(err, ErrNotFound) {
+		return s.insertCall(ctx, tx, c)
+	}
+	return err
+}
+
+// SaveCall is SaveCallTx outside a transaction.
+func (s *Store) SaveCall(ctx context.Context, c *Call) error {
+	err := s.updateCall(ctx, s.w, c)
+	if errors.Is(err, ErrNotFound) {
+		return s.insertCall(ctx, s.w, c)
+	}
+	return err
+}
+
+func (s *Store) insertCall(ctx context.Context, db execer, c *Call) error {
 	if err := c.validate(); err != nil {
 		return fmt.Errorf("insert call %s: %w", c.ID, err)
 	}
@@ -191,7 +218,7 @@ func (s *Store) InsertCall(ctx context.Context, c *Call) error {
 	}
 	updated := msUTC(s.now())
 	args = append(append([]any{c.ID}, args...), updated.UnixMilli())
-	if _, err := s.w.ExecContext(ctx, s.q(`INSERT INTO calls (`+callColumns+`)
+	if _, err := db.ExecContext(ctx, s.q(`INSERT INTO calls (`+callColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...); err != nil {
 		return fmt.Errorf("insert call %s: %w", c.ID, err)
 	}

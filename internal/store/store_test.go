@@ -575,3 +575,26 @@ func TestPartyRawAndName(t *testing.T) {
 		t.Errorf("round trip: %+v, %v", got, err)
 	}
 }
+
+func TestSaveCallInsertsWhenMissing(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	c := newCall("late", 0)
+	c.Status, c.RecordingState = StatusCompleted, RecordingTruncated
+	ended := c.StartedAt.Add(time.Minute)
+	c.EndedAt = &ended
+	if err := s.WithTx(ctx, func(tx *Tx) error { return s.SaveCallTx(ctx, tx, c) }); err != nil {
+		t.Fatalf("SaveCallTx of a call never inserted: %v", err)
+	}
+	got, err := s.GetCall(ctx, "late")
+	if err != nil || got.Status != StatusCompleted || got.RecordingState != RecordingTruncated {
+		t.Fatalf("after SaveCallTx: %+v, %v", got, err)
+	}
+	c.HangupCause = "owner hung up"
+	if err := s.SaveCall(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetCall(ctx, "late"); got.HangupCause != "owner hung up" {
+		t.Errorf("SaveCall did not update: %+v", got)
+	}
+}

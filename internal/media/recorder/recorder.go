@@ -45,6 +45,9 @@ type Result struct {
 	Duration time.Duration
 	Pauses   []Span
 	Stopped  bool // stopped early by the owner
+	// Truncated: writing failed (a full disk) before the end; the file
+	// holds the audio up to then, and Frames and Duration say how much.
+	Truncated bool
 }
 
 // Recorder records one call.
@@ -52,18 +55,19 @@ type Recorder struct {
 	path  string
 	clock func() time.Time
 
-	mu       sync.Mutex
-	w        *wav.Writer
-	start    time.Time
-	written  int64
-	buf      [2][]int16
-	paused   bool
-	pauses   []Span
-	closed   bool
-	stopped  bool
-	lastSync time.Time
-	scratch  []int16
-	err      error
+	mu        sync.Mutex
+	w         *wav.Writer
+	start     time.Time
+	written   int64
+	buf       [2][]int16
+	paused    bool
+	pauses    []Span
+	closed    bool
+	stopped   bool
+	truncated bool
+	lastSync  time.Time
+	scratch   []int16
+	err       error
 
 	quit chan struct{}
 	done chan struct{}
@@ -226,6 +230,13 @@ func (r *Recorder) Stop(stoppedEarly bool) (Result, error) {
 	if err := r.w.Close(); err != nil && r.err == nil {
 		r.err = fmt.Errorf("close recording %s: %w", r.path, err)
 	}
+	if r.err != nil {
+		// What reached the file, not what the call lasted.
+		r.truncated = true
+		if info, err := wav.Stat(r.path); err == nil {
+			r.written = info.Frames
+		}
+	}
 	res := r.resultLocked()
 	err := r.err
 	r.mu.Unlock()
@@ -236,10 +247,11 @@ func (r *Recorder) Stop(stoppedEarly bool) (Result, error) {
 
 func (r *Recorder) resultLocked() Result {
 	return Result{
-		Path:     r.path,
-		Frames:   r.written,
-		Duration: time.Duration(r.written) * time.Second / SampleRate,
-		Pauses:   append([]Span(nil), r.pauses...),
-		Stopped:  r.stopped,
+		Path:      r.path,
+		Frames:    r.written,
+		Duration:  time.Duration(r.written) * time.Second / SampleRate,
+		Pauses:    append([]Span(nil), r.pauses...),
+		Stopped:   r.stopped,
+		Truncated: r.truncated,
 	}
 }

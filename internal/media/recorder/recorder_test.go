@@ -3,7 +3,9 @@ package recorder
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -182,4 +184,50 @@ func TestStopTwice(t *testing.T) {
 		t.Fatalf("second Stop: %+v %v", b, err)
 	}
 	r.Write(0, frame(1)) // after Stop: ignored, no panic
+}
+
+// tinyDisk mounts a tmpfs of size bytes for the test, or skips the test
+// when it cannot (mounting needs root).
+func tinyDisk(t *testing.T, size int) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+strconv.Itoa(size)); err != nil {
+		t.Skipf("cannot mount a tmpfs to fill (needs root): %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(dir, 0) })
+	return dir
+}
+
+// TestDiskFullTruncates: when the disk fills during the call, the
+// recording keeps what was written, is a valid file, and says it was cut
+// short.
+func TestDiskFullTruncates(t *testing.T) {
+	dir := tinyDisk(t, 256<<10)
+	clock := &fakeClock{t: time.Unix(1000, 0)}
+	path := filepath.Join(dir, "call.wav")
+	r, err := Start(path, clock.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 10 s of stereo 8 kHz is 320 kB: more than the disk holds.
+	for range 500 {
+		r.Write(0, frame(1000))
+		r.Write(1, frame(-1000))
+		clock.add(20 * time.Millisecond)
+		time.Sleep(time.Millisecond) // let the ticker write now and then
+	}
+	res, err := r.Stop(false)
+	if err == nil || !res.Truncated {
+		t.Fatalf("Stop = %+v, %v; want a truncated recording and the error", res, err)
+	}
+	info, serr := wav.Stat(path)
+	if serr != nil {
+		t.Fatalf("truncated recording: %v", serr)
+	}
+	if info.Frames != res.Frames || res.Frames == 0 || res.Duration >= 10*time.Second {
+		t.Errorf("result %d frames (%v), file %d frames; want the file's, under 10 s", res.Frames, res.Duration, info.Frames)
+	}
+	if _, pcm := readStereo(t, path); int64(len(pcm)) != 2*info.Frames {
+		t.Errorf("decoded %d samples, want %d", len(pcm), 2*info.Frames)
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 )
 
@@ -40,7 +39,7 @@ func repair(f *os.File) (Info, error) {
 		return Info{}, fmt.Errorf("file is %d bytes, too short for the %d-byte WAV header", size, HeaderSize)
 	}
 	var hdr [HeaderSize]byte
-	if _, err := io.ReadFull(f, hdr[:]); err != nil {
+	if _, err := f.ReadAt(hdr[:], 0); err != nil {
 		return Info{}, fmt.Errorf("read header: %w", err)
 	}
 	format, err := parseCanonical(hdr[:])

@@ -223,9 +223,10 @@ func (w *Writer) Duration() time.Duration {
 }
 
 // Close flushes the buffered audio, writes the final header, commits the
-// file to stable storage and closes it. After a write error it still closes
-// the file and returns that error. Calling Close again returns an error
-// wrapping os.ErrClosed.
+// file to stable storage and closes it. After a write error (a full disk)
+// it still makes the file a valid recording of what reached it (the header
+// is rewritten in place, which needs no new space), closes it and returns
+// that error. Calling Close again returns an error wrapping os.ErrClosed.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -239,6 +240,8 @@ func (w *Writer) Close() error {
 	}
 	if err == nil {
 		err = w.updateSizesLocked()
+	} else if _, rerr := repair(w.f); rerr != nil {
+		err = errors.Join(err, fmt.Errorf("finish recording %s after the error: %w", w.path, rerr))
 	}
 	if err == nil {
 		if serr := w.f.Sync(); serr != nil {

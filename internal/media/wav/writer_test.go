@@ -428,3 +428,48 @@ func BenchmarkWriterWrite(b *testing.B) {
 		}
 	}
 }
+
+// TestCloseAfterWriteError: after a write fails (a full disk), Close still
+// leaves a valid recording of what reached the file, and returns the error.
+func TestCloseAfterWriteError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "full.wav")
+	w, err := Create(path, 8000, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(make([]int16, 2*800)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// More audio reached the file, the last frame only in part, before
+	// the disk filled.
+	if _, err := w.f.Write(make([]byte, 4*400+3)); err != nil {
+		t.Fatal(err)
+	}
+	w.err = errors.New("write recording: no space left on device")
+	if err := w.Close(); err == nil || !strings.Contains(err.Error(), "no space left") {
+		t.Fatalf("Close = %v, want the write error", err)
+	}
+	info, err := Stat(path)
+	if err != nil {
+		t.Fatalf("recording after the error: %v", err)
+	}
+	if info.Frames != 1200 {
+		t.Errorf("%d frames, want the 1200 whole frames in the file", info.Frames)
+	}
+	if _, pcm, err := DecodeWhole(mustOpen(t, path)); err != nil || len(pcm) != 2400 {
+		t.Errorf("decode: %d samples, %v", len(pcm), err)
+	}
+}
+
+func mustOpen(t *testing.T, path string) *os.File {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
