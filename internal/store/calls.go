@@ -36,6 +36,7 @@ const (
 	RecordingStopped    = "stopped"   // stopped by the owner; the file is kept
 	RecordingComplete   = "complete"  // finished and stored
 	RecordingPartial    = "partial"   // stored, but the call ended abnormally
+	RecordingTruncated  = "truncated" // stored, but cut short: the disk filled during the call
 )
 
 // List limits for ListCalls.
@@ -126,7 +127,7 @@ func (c *Call) validate() error {
 		c.RecordingState = RecordingNone
 	}
 	switch c.RecordingState {
-	case RecordingNone, RecordingInProgress, RecordingPaused, RecordingStopped, RecordingComplete, RecordingPartial:
+	case RecordingNone, RecordingInProgress, RecordingPaused, RecordingStopped, RecordingComplete, RecordingPartial, RecordingTruncated:
 	default:
 		return fmt.Errorf("unknown recording state %q", c.RecordingState)
 	}

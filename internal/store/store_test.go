@@ -504,3 +504,25 @@ func testSettings(t *testing.T, st *Store) {
 		}
 	}
 }
+
+// TestRecordingStates: every recording state is accepted and kept,
+// including the stored-but-cut-short ones an email has to mention.
+func TestRecordingStates(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	for i, state := range []string{RecordingNone, RecordingInProgress, RecordingPaused, RecordingStopped,
+		RecordingComplete, RecordingPartial, RecordingTruncated} {
+		c := newCall(state, time.Duration(i)*time.Second)
+		c.RecordingState = state
+		if err := s.InsertCall(ctx, c); err != nil {
+			t.Fatalf("InsertCall with recording state %q: %v", state, err)
+		}
+		got, err := s.GetCall(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.RecordingState != state {
+			t.Errorf("recording state %q read back as %q", state, got.RecordingState)
+		}
+	}
+}
