@@ -59,6 +59,8 @@ func migrations() []string {
 			value      TEXT   NOT NULL,
 			updated_at BIGINT NOT NULL
 		);`,
+		// 5: when a stage that failed is tried next (NULL: no retry ahead).
+		`ALTER TABLE call_stages ADD COLUMN next_attempt_at BIGINT;`,
 	}
 }
 
