@@ -128,6 +128,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, term io.Wr
 	q, err := queue.New(ctx, queue.Config{
 		Store: st, Blob: bs, Runner: runner, Metrics: mets, Logger: log,
 		Workers: cfg.Pipeline.Workers, MaxAttempts: cfg.Pipeline.MaxAttempts, StageTimeout: cfg.Pipeline.StageTimeout.D(),
+		NotifyRetryFor: cfg.Notify.RetryFor.D(), NotifyBackoffMax: cfg.Notify.RetryBackoffMax.D(),
 		RetentionDays: cfg.Retention.Days, ScratchDir: filepath.Join(cfg.DataDir, "scratch"),
 	})
 	if err != nil {

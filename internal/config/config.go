@@ -174,6 +174,14 @@ type Notify struct {
 	Email Email `yaml:"email"`
 	// Webhook posts a signed JSON document per processed call.
 	Webhook Webhook `yaml:"webhook"`
+	// RetryFor is how long the notify stage keeps retrying a notification
+	// that cannot be sent (a mail server down), from its first attempt,
+	// before it fails for good; it replaces pipeline.max_attempts for that
+	// stage.
+	RetryFor Duration `yaml:"retry_for"`
+	// RetryBackoffMax caps the wait between two attempts of the notify
+	// stage (5 s, doubling after each failure).
+	RetryBackoffMax Duration `yaml:"retry_backoff_max"`
 }
 
 // Email configures notification emails; empty To turns them off.
@@ -258,7 +266,8 @@ type Pipeline struct {
 	// Workers is how many stages run at once; 0 only queues work for other
 	// nodes.
 	Workers int `yaml:"workers"`
-	// MaxAttempts is how often a failing stage is tried.
+	// MaxAttempts is how often a failing stage is tried (but the notify
+	// stage, which Notify.RetryFor bounds).
 	MaxAttempts int `yaml:"max_attempts"`
 	// StageTimeout bounds one attempt of a stage.
 	StageTimeout Duration `yaml:"stage_timeout"`
@@ -357,8 +366,12 @@ func Default() *Config {
 		Transcribe: Transcribe{Engine: "sphinx", Language: "en-US", Model: "whisper-1", AWSPrefix: "callrec"},
 		Pipeline:   Pipeline{Workers: 2, MaxAttempts: 5, StageTimeout: Duration(30 * time.Minute)},
 		Web:        Web{Listen: "127.0.0.1:8080", APITokens: []string{}, LinkTTL: Duration(7 * 24 * time.Hour)},
-		Notify:     Notify{Email: Email{SMTP: SMTP{Host: "127.0.0.1", Port: 25, TLS: "starttls"}}},
-		Storage:    Storage{WhenFull: StorageConnectUnrecorded, CheckEvery: Duration(10 * time.Second)},
+		Notify: Notify{
+			Email:           Email{SMTP: SMTP{Host: "127.0.0.1", Port: 25, TLS: "starttls"}},
+			RetryFor:        Duration(24 * time.Hour),
+			RetryBackoffMax: Duration(30 * time.Minute),
+		},
+		Storage: Storage{WhenFull: StorageConnectUnrecorded, CheckEvery: Duration(10 * time.Second)},
 	}
 }
 

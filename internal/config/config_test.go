@@ -64,6 +64,8 @@ func TestDefaults(t *testing.T) {
 		{"trunk.register", c.Trunk.Register, false},
 		{"trunk.register_expiry", c.Trunk.RegisterExpiry.D(), time.Hour},
 		{"database.url", c.Database.URL, ""},
+		{"notify.retry_for", c.Notify.RetryFor.D(), 24 * time.Hour},
+		{"notify.retry_backoff_max", c.Notify.RetryBackoffMax.D(), 30 * time.Minute},
 		{"destinations", c.Destinations(), []string{"+1"}},
 		{"sqlite path", c.SQLitePath(), filepath.Join("data", "callrec.db")},
 		{"driver", c.DatabaseDriver(), DriverSQLite},
@@ -230,6 +232,7 @@ func TestEnvOverridesFile(t *testing.T) {
 		"CALLREC_MAX_CALL_SECONDS=60",
 		"CALLREC_TRUNK_REGISTER=0",
 		"CALLREC_SHUTDOWN_GRACE=2s",
+		"CALLREC_NOTIFY_RETRY_FOR=3m",
 		"CALLREC_ALLOWED_DESTINATIONS=",
 		"CALLREC_LOG_FORMAT=text",
 		"CALLREC_LOG_FORMAT=json", // the last occurrence wins
@@ -246,6 +249,7 @@ func TestEnvOverridesFile(t *testing.T) {
 	want.MaxCallSeconds = 60
 	want.Trunk.Register = false
 	want.ShutdownGrace = Duration(2 * time.Second)
+	want.Notify.RetryFor = Duration(3 * time.Minute)
 	want.AllowedDestinations = []string{}
 	want.Log.Format = "json"
 	if !reflect.DeepEqual(got, want) {
@@ -311,8 +315,8 @@ func TestEnvNamesUnique(t *testing.T) {
 			t.Errorf("key %s collides with %s", key, EnvConfigFile)
 		}
 	}
-	if len(seen) != 64 {
-		t.Errorf("%d keys, want 64 (update this test and ExampleYAML when adding keys)", len(seen))
+	if len(seen) != 66 {
+		t.Errorf("%d keys, want 66 (update this test and ExampleYAML when adding keys)", len(seen))
 	}
 }
 
@@ -374,6 +378,12 @@ func TestValidate(t *testing.T) {
 		key    string // the key the message must start with; "" = valid
 	}{
 		{"valid", func(*Config) {}, ""},
+		{"notify retry zero", func(c *Config) { c.Notify.RetryFor = 0 }, "notify.retry_for"},
+		{"notify retry negative", func(c *Config) { c.Notify.RetryFor = Duration(-time.Hour) }, "notify.retry_for"},
+		{"notify backoff zero", func(c *Config) { c.Notify.RetryBackoffMax = 0 }, "notify.retry_backoff_max"},
+		{"notify short retry ok", func(c *Config) {
+			c.Notify.RetryFor, c.Notify.RetryBackoffMax = Duration(3*time.Minute), Duration(5*time.Second)
+		}, ""},
 		{"service number missing", func(c *Config) { c.ServiceNumber = "" }, "service_number"},
 		{"service number no plus", func(c *Config) { c.ServiceNumber = "15550100000" }, "service_number"},
 		{"service number letters", func(c *Config) { c.ServiceNumber = "+1555CALLREC" }, "service_number"},

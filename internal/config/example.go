@@ -131,7 +131,8 @@ pipeline:
   # How many processing stages run at once; 0 only queues work (for nodes that
   # answer calls while other nodes process them).
   workers: 2
-  # How often a failing stage is tried before it is marked failed.
+  # How often a failing stage is tried before it is marked failed (the
+  # notify stage is retried for notify.retry_for instead).
   max_attempts: 5
   # Longest one attempt of a stage may take.
   stage_timeout: "30m"
@@ -180,6 +181,14 @@ notify:
     url: ""
     # Secret for the X-Callrec-Signature header (HMAC-SHA256 of the body).
     secret: ""
+  # How long a notification that cannot be sent (the mail server or the
+  # webhook receiver down) is retried, from the first attempt, before the
+  # notify stage fails for good (pipeline.max_attempts does not apply to it).
+  # Each channel is sent once: a retry never repeats a message that went out.
+  retry_for: "24h"
+  # Longest wait between two attempts: 5s after the first failure, doubling
+  # after each next one, up to this.
+  retry_backoff_max: "30m"
 
 retention:
   # Delete calls (recording, reports, records) this many days after they

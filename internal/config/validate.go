@@ -213,6 +213,12 @@ func (c *Config) validateDelivery(p *problems) {
 			p.add("notify.email.smtp.host", "is required when notify.email.to is set")
 		}
 	}
+	if c.Notify.RetryFor <= 0 {
+		p.add("notify.retry_for", "must be positive; set how long a notification that cannot be sent is retried, such as \"24h\"")
+	}
+	if c.Notify.RetryBackoffMax <= 0 {
+		p.add("notify.retry_backoff_max", "must be positive; set the longest wait between two attempts, such as \"30m\"")
+	}
 	if c.Retention.Days < 0 {
 		p.add("retention.days", "%d is negative; set how many days calls are kept, or 0 to keep them forever", c.Retention.Days)
 	}

@@ -161,6 +161,8 @@ type emailView struct {
 	Expires    string
 	CallURL    string
 	Attached   string
+	// Note says why the recording is not the whole call.
+	Note string
 }
 
 type issueView struct {
@@ -175,6 +177,10 @@ When:       {{.When}}
 Duration:   {{.Duration}}
 {{- if .HasSplit}}
 Talk split: you {{.OwnerPct}}, other party {{.OtherPct}}, silence {{.SilencePct}}
+{{- end}}
+{{- if .Note}}
+
+Note: {{.Note}}
 {{- end}}
 {{- if .Issues}}
 
@@ -213,6 +219,9 @@ var htmlTemplate = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype h
 <tr><td style="padding:2px 1em 2px 0;color:#666">Talk split</td><td>you {{.OwnerPct}} · other party {{.OtherPct}} · silence {{.SilencePct}}</td></tr>
 {{- end}}
 </table>
+{{- if .Note}}
+<p style="margin:1em 0 0;padding:.5em .8em;border-left:4px solid #b26a00;background:#fff4e5">{{.Note}}</p>
+{{- end}}
 {{- if .Issues}}
 <h3 style="font-size:1em;margin:1.2em 0 .3em">Top issues</h3>
 <ul style="margin:0;padding-left:1.2em">
@@ -263,6 +272,7 @@ func (n *Notifier) sendEmail(ctx context.Context, m *message) (string, error) {
 	if v.Party == "" {
 		v.Party = "unknown (number withheld)"
 	}
+	v.Note = recordingNote(m.call)
 	if ts := s.TalkSplit; s.DurationMillis > 0 && ts.OwnerMillis+ts.OtherMillis+ts.SilenceMillis > 0 {
 		v.HasSplit = true
 		v.OwnerPct = fmt.Sprintf("%.0f%%", ts.OwnerPercent)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/callrec/callrec/internal/blob"
 	"github.com/callrec/callrec/internal/calls"
+	"github.com/callrec/callrec/internal/store"
 )
 
 // emailTo returns an EmailConfig for the Mailpit server.
@@ -357,5 +358,54 @@ func TestEmailContextCanceled(t *testing.T) {
 	err := newNotifier(t, b, cfg, nil).Notify(ctx, testCall(), testDoc(), testOutputs(t, b, nil))
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+// TestEmailIncompleteRecording: the email of a call whose recording is not
+// the whole call says so, in the subject and the body; a complete one
+// does not.
+func TestEmailIncompleteRecording(t *testing.T) {
+	mp := startMailpit(t)
+	tests := []struct {
+		state, subject, note string
+	}{
+		{store.RecordingPartial, "Call with +12125550123 (4 min 05 s, recording incomplete)", "The recording is incomplete: the call ended abnormally"},
+		{store.RecordingTruncated, "Call with +12125550123 (4 min 05 s, recording cut short)", "The recording was cut short: the server's disk filled up during the call"},
+		{store.RecordingComplete, "Call with +12125550123 (4 min 05 s)", ""},
+	}
+	for i, tt := range tests {
+		t.Run(tt.state, func(t *testing.T) {
+			b := newBlob(t)
+			call := testCall()
+			call.ID = "state-" + strconv.Itoa(i)
+			call.RecordingState = tt.state
+			if err := newNotifier(t, b, emailTo(mp, TLSNone), nil).Notify(context.Background(), call, testDoc(), callOutputs(t, b, call, nil)); err != nil {
+				t.Fatal(err)
+			}
+			var m *mpMessage
+			for _, x := range mp.messages(t) {
+				if strings.Contains(x.Text, "/calls/"+call.ID) {
+					m = &x
+				}
+			}
+			if m == nil {
+				t.Fatal("message not found")
+			}
+			if m.Subject != tt.subject {
+				t.Errorf("subject %q, want %q", m.Subject, tt.subject)
+			}
+			if tt.note == "" {
+				if strings.Contains(m.Text, "Note:") || strings.Contains(m.Text, "recording is incomplete") {
+					t.Errorf("a complete recording's email has a note:\n%s", m.Text)
+				}
+				return
+			}
+			if !strings.Contains(m.Text, "Note: "+tt.note) {
+				t.Errorf("text body lacks %q:\n%s", tt.note, m.Text)
+			}
+			if !strings.Contains(html.UnescapeString(m.HTML), tt.note) {
+				t.Errorf("HTML body lacks %q:\n%s", tt.note, m.HTML)
+			}
+		})
 	}
 }

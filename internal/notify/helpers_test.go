@@ -189,6 +189,17 @@ func newNotifier(t *testing.T, b blob.Store, email *EmailConfig, hook *WebhookCo
 	return n
 }
 
+// clockNotifier makes a Notifier whose clock the test moves.
+func clockNotifier(t *testing.T, b blob.Store, email *EmailConfig, hook *WebhookConfig, now *time.Time) *Notifier {
+	t.Helper()
+	n, err := New(Config{Email: email, Webhook: hook, Signer: newSigner(t), Blob: b, Logger: testLogger(t),
+		Now: func() time.Time { return *now }, Location: testZone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 var linkRE = regexp.MustCompile(`https?://[^\s"<>]+/l/[A-Za-z0-9_-]+`)
 
 // verifyLinks checks that every signed link in text verifies to a key of
@@ -272,10 +283,16 @@ func freePort(t *testing.T) int {
 // startMailpit runs Mailpit on loopback with extra flags until the test
 // ends.
 func startMailpit(t *testing.T, extra ...string) *mailpit {
+	return startMailpitOn(t, 0, extra...)
+}
+
+// startMailpitOn runs Mailpit with its SMTP server on smtpPort (0: a free
+// one), as a mail server coming back would.
+func startMailpitOn(t *testing.T, smtpPort int, extra ...string) *mailpit {
 	t.Helper()
 	bin := mailpitBinary(t)
 	for try := 0; ; try++ {
-		mp, err := tryMailpit(t, bin, extra)
+		mp, err := tryMailpit(t, bin, smtpPort, extra)
 		if err == nil {
 			return mp
 		}
@@ -286,9 +303,12 @@ func startMailpit(t *testing.T, extra ...string) *mailpit {
 	}
 }
 
-func tryMailpit(t *testing.T, bin string, extra []string) (*mailpit, error) {
+func tryMailpit(t *testing.T, bin string, smtpPort int, extra []string) (*mailpit, error) {
 	dir := t.TempDir()
-	mp := &mailpit{smtpPort: freePort(t)}
+	if smtpPort == 0 {
+		smtpPort = freePort(t)
+	}
+	mp := &mailpit{smtpPort: smtpPort}
 	httpPort := freePort(t)
 	mp.api = "http://127.0.0.1:" + strconv.Itoa(httpPort)
 	args := append([]string{

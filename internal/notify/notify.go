@@ -10,7 +10,13 @@
 // for the same call skips every channel whose marker exists. So a stage the
 // pipeline retries after a crash, or after the other channel failed, does
 // not send twice what already went out. Delivery is at least once: a crash
-// between the send and the marker write sends again.
+// between the send and the marker write sends again. Links are signed when
+// a message is sent, so they work for their whole lifetime however long
+// the pipeline retried.
+//
+// Alert emails the owner about callrec itself (a disk nearly full), at
+// most once per kind of alert per Config.AlertInterval, remembered in the
+// blob store under system/alerts/.
 package notify
 
 import (
@@ -21,6 +27,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/callrec/callrec/internal/blob"
@@ -72,6 +79,9 @@ type Config struct {
 	// Location is the time zone of dates shown in emails; nil means the
 	// server's local zone.
 	Location *time.Location
+	// AlertInterval is the least time between two owner alerts of one
+	// kind (Alert); 0 means DefaultAlertInterval.
+	AlertInterval time.Duration
 }
 
 // Notifier sends the notifications of processed calls. Make it with New;
@@ -84,6 +94,10 @@ type Notifier struct {
 	log     *slog.Logger
 	now     func() time.Time
 	loc     *time.Location
+
+	alertInterval time.Duration
+	alertMu       sync.Mutex           // one Alert at a time
+	alerted       map[string]time.Time // kind → when this process last sent it
 }
 
 // New checks cfg and returns a Notifier. Errors name the configuration key
@@ -98,7 +112,14 @@ func New(cfg Config) (*Notifier, error) {
 	if cfg.Blob == nil {
 		return nil, errors.New("notify: a blob store is required (it holds the call's files and the sent markers)")
 	}
-	n := &Notifier{signer: cfg.Signer, blob: cfg.Blob, log: cfg.Logger, now: cfg.Now, loc: cfg.Location}
+	if cfg.AlertInterval < 0 {
+		return nil, fmt.Errorf("notify: alert interval %s is negative", cfg.AlertInterval)
+	}
+	n := &Notifier{signer: cfg.Signer, blob: cfg.Blob, log: cfg.Logger, now: cfg.Now, loc: cfg.Location,
+		alertInterval: cfg.AlertInterval, alerted: map[string]time.Time{}}
+	if n.alertInterval == 0 {
+		n.alertInterval = DefaultAlertInterval
+	}
 	if n.log == nil {
 		n.log = slog.Default()
 	}

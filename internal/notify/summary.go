@@ -149,9 +149,31 @@ func issues(doc *transcript.Document, limit int) []Issue {
 	return out
 }
 
-// subject is the email subject and the heading of its body.
+// subject is the email subject and the heading of its body; it says when
+// the recording is not the whole call.
 func subject(call *store.Call, s Summary) string {
-	return fmt.Sprintf("Call with %s (%s)", display.Party(call.Party), display.Duration(time.Duration(s.DurationMillis)*time.Millisecond))
+	extra := ""
+	switch call.RecordingState {
+	case store.RecordingPartial:
+		extra = ", recording incomplete"
+	case store.RecordingTruncated:
+		extra = ", recording cut short"
+	}
+	return fmt.Sprintf("Call with %s (%s%s)", display.Party(call.Party), display.Duration(time.Duration(s.DurationMillis)*time.Millisecond), extra)
+}
+
+// recordingNote explains a recording that is not the whole call; "" for
+// one that is.
+func recordingNote(call *store.Call) string {
+	switch call.RecordingState {
+	case store.RecordingPartial:
+		return "The recording is incomplete: the call ended abnormally (callrec stopped or failed while it was in progress), " +
+			"so the recording, the transcript and the report may miss its end."
+	case store.RecordingTruncated:
+		return "The recording was cut short: the server's disk filled up during the call, " +
+			"so the recording, the transcript and the report miss the rest of it. Free some disk space on the server."
+	}
+	return ""
 }
 
 // direction says which way the call went.

@@ -6,6 +6,13 @@
 // recorded. The stages' work is package pipeline's; this package is the
 // glue: jobs, retries with backoff, stage records, resuming interrupted
 // jobs, and the periodic retention job.
+//
+// Stages are retried with backoff up to MaxAttempts, except the notify
+// stage: a mail server may be down for hours, so it is retried until
+// NotifyRetryFor has passed since its first attempt, 5 s after the first
+// failure and twice as long after each next one, at most NotifyBackoffMax.
+// A failure no retry can fix (bad input, a refused SMTP log-in) fails any
+// stage at once.
 package queue
 
 import (
@@ -56,6 +63,13 @@ type Config struct {
 	MaxAttempts int
 	// StageTimeout bounds one attempt of a stage; 0 means 30 minutes.
 	StageTimeout time.Duration
+	// NotifyRetryFor is how long the notify stage is retried, from its
+	// first attempt, before it fails for good (MaxAttempts does not bound
+	// it); 0 means DefaultNotifyRetryFor.
+	NotifyRetryFor time.Duration
+	// NotifyBackoffMax caps the wait between two attempts of the notify
+	// stage; 0 means DefaultNotifyBackoffMax.
+	NotifyBackoffMax time.Duration
 	// RetentionDays, when positive, deletes calls older than this many
 	// days (a periodic job, every RetentionEvery, default hourly).
 	RetentionDays  int
@@ -70,11 +84,23 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// Defaults of the notify stage's retries.
+const (
+	// DefaultNotifyRetryFor is how long a notification is retried.
+	DefaultNotifyRetryFor = 24 * time.Hour
+	// DefaultNotifyBackoffMax caps the wait between two notify attempts.
+	DefaultNotifyBackoffMax = 30 * time.Minute
+)
+
 // Queue queues and runs stages. Make it with New; Start runs workers.
 type Queue struct {
 	cfg    Config
 	log    *slog.Logger
 	client client
+	// notifyAttempts bounds the attempts of a notify job: more than its
+	// schedule makes within NotifyRetryFor (River needs a bound; the
+	// window is what ends the retries).
+	notifyAttempts int
 }
 
 // New migrates River's tables and builds the job client (not started).
@@ -91,13 +117,20 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	if cfg.StageTimeout <= 0 {
 		cfg.StageTimeout = 30 * time.Minute
 	}
+	if cfg.NotifyRetryFor <= 0 {
+		cfg.NotifyRetryFor = DefaultNotifyRetryFor
+	}
+	if cfg.NotifyBackoffMax <= 0 {
+		cfg.NotifyBackoffMax = DefaultNotifyBackoffMax
+	}
 	if cfg.RetentionEvery <= 0 {
 		cfg.RetentionEvery = time.Hour
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	q := &Queue{cfg: cfg, log: cfg.Logger.With("component", "pipeline")}
+	q := &Queue{cfg: cfg, log: cfg.Logger.With("component", "pipeline"),
+		notifyAttempts: attemptsWithin(cfg.NotifyRetryFor, cfg.NotifyBackoffMax)}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &stageWorker{q: q}); err != nil {
 		return nil, err
@@ -155,7 +188,7 @@ func newClient[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg
 
 // client is River's client on one of its drivers.
 type client interface {
-	insertTx(ctx context.Context, tx *store.Tx, args river.JobArgs) error
+	insertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) error
 	completeTx(ctx context.Context, tx *store.Tx, job *river.Job[StageArgs]) error
 	// resumeInterrupted makes jobs a killed process left running
 	// available again, where nothing else can be running them.
@@ -171,8 +204,8 @@ type sqliteClient struct {
 	db *sql.DB
 }
 
-func (q sqliteClient) insertTx(ctx context.Context, tx *store.Tx, a river.JobArgs) error {
-	_, err := q.c.InsertTx(ctx, tx.SQL(), a, nil)
+func (q sqliteClient) insertTx(ctx context.Context, tx *store.Tx, a river.JobArgs, opts *river.InsertOpts) error {
+	_, err := q.c.InsertTx(ctx, tx.SQL(), a, opts)
 	return err
 }
 func (q sqliteClient) completeTx(ctx context.Context, tx *store.Tx, job *river.Job[StageArgs]) error {
@@ -197,8 +230,8 @@ func (q sqliteClient) stopAndCancel(ctx context.Context) error { return q.c.Stop
 // pgClient is River on PostgreSQL (riverpgxv5), shared by many nodes.
 type pgClient struct{ c *river.Client[pgx.Tx] }
 
-func (q pgClient) insertTx(ctx context.Context, tx *store.Tx, a river.JobArgs) error {
-	_, err := q.c.InsertTx(ctx, tx.PGX(), a, nil)
+func (q pgClient) insertTx(ctx context.Context, tx *store.Tx, a river.JobArgs, opts *river.InsertOpts) error {
+	_, err := q.c.InsertTx(ctx, tx.PGX(), a, opts)
 	return err
 }
 func (q pgClient) completeTx(ctx context.Context, tx *store.Tx, job *river.Job[StageArgs]) error {
@@ -214,13 +247,84 @@ func (q pgClient) start(ctx context.Context) error                  { return q.c
 func (q pgClient) stop(ctx context.Context) error                   { return q.c.Stop(ctx) }
 func (q pgClient) stopAndCancel(ctx context.Context) error          { return q.c.StopAndCancel(ctx) }
 
-// backoff retries after 5 s, 10 s, 20 s… up to 10 minutes.
+// Retry timing.
+const (
+	// firstBackoff is the wait after a first failure; it doubles after
+	// each next one.
+	firstBackoff = 5 * time.Second
+	// stageBackoffMax caps the wait between two attempts of the stages
+	// other than notify.
+	stageBackoffMax = 10 * time.Minute
+	// maxJobAttempts is the largest max_attempts River's PostgreSQL
+	// schema can hold (a smallint).
+	maxJobAttempts = 32767
+)
+
+// backoff retries after 5 s, 10 s, 20 s… up to 10 minutes (the periodic
+// jobs; stage jobs have the stage worker's NextRetry).
 type backoff struct{}
 
 // NextRetry implements river.ClientRetryPolicy.
 func (backoff) NextRetry(job *rivertype.JobRow) time.Time {
-	d := 5 * time.Second << min(job.Attempt-1, 7)
-	return time.Now().Add(min(d, 10*time.Minute))
+	return time.Now().Add(delay(job.Attempt, stageBackoffMax))
+}
+
+// delay is the wait after the attempt-th failure: 5 s, doubled after
+// each failure, at most ceiling.
+func delay(attempt int, ceiling time.Duration) time.Duration {
+	return min(firstBackoff<<min(max(attempt-1, 0), 30), ceiling)
+}
+
+// firstAttempt is when a job was first tried: the start of its earliest
+// failed attempt (River records each attempt's start with its error), or
+// of this attempt when none failed before.
+func firstAttempt(job *rivertype.JobRow, now time.Time) time.Time {
+	if len(job.Errors) > 0 {
+		return job.Errors[0].At
+	}
+	if job.AttemptedAt != nil {
+		return *job.AttemptedAt
+	}
+	return now
+}
+
+// retryAt says what follows the failure, at now, of an attempt of stage
+// (one that a retry might fix): when it is tried next, and whether it is
+// at all (false: the stage has failed for good). A notify stage is tried
+// until NotifyRetryFor has passed since its first attempt (its last try
+// at the end of that window); the others MaxAttempts times.
+func (q *Queue) retryAt(job *rivertype.JobRow, stage string, now time.Time) (time.Time, bool) {
+	if stage != calls.StageNotify {
+		return now.Add(delay(job.Attempt, stageBackoffMax)), job.Attempt < job.MaxAttempts
+	}
+	deadline := firstAttempt(job, now).Add(q.cfg.NotifyRetryFor)
+	next := now.Add(delay(job.Attempt, q.cfg.NotifyBackoffMax))
+	if next.After(deadline) {
+		next = deadline
+	}
+	return next, now.Before(deadline) && job.Attempt < job.MaxAttempts
+}
+
+// attemptsWithin is how many attempts the notify schedule (5 s doubling,
+// at most ceiling, the last at the end of window) can make in window,
+// with one to spare, within River's bound.
+func attemptsWithin(window, ceiling time.Duration) int {
+	n, waited := 1, time.Duration(0)
+	for waited < window && n < maxJobAttempts {
+		waited += delay(n, ceiling)
+		n++
+	}
+	return min(n+1, maxJobAttempts)
+}
+
+// insertStage queues a stage's job inside tx; a notify job may take as
+// many attempts as its retry window allows.
+func (q *Queue) insertStage(ctx context.Context, tx *store.Tx, callID, stage string) error {
+	var opts *river.InsertOpts
+	if stage == calls.StageNotify {
+		opts = &river.InsertOpts{MaxAttempts: q.notifyAttempts}
+	}
+	return q.client.insertTx(ctx, tx, StageArgs{CallID: callID, Stage: stage}, opts)
 }
 
 // Start resumes jobs a killed process left running and starts the
@@ -264,7 +368,7 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx *store.Tx, callID string) erro
 			return err
 		}
 	}
-	if err := q.client.insertTx(ctx, tx, StageArgs{CallID: callID, Stage: calls.StageTranscribe}); err != nil {
+	if err := q.insertStage(ctx, tx, callID, calls.StageTranscribe); err != nil {
 		return fmt.Errorf("queue processing of %s: %w", callID, err)
 	}
 	return nil
@@ -283,7 +387,7 @@ func (q *Queue) Retry(ctx context.Context, callID, stage string) error {
 		if err := q.cfg.Store.SaveStageTx(ctx, tx, st); err != nil {
 			return err
 		}
-		return q.client.insertTx(ctx, tx, StageArgs{CallID: callID, Stage: stage})
+		return q.insertStage(ctx, tx, callID, stage)
 	})
 }
 

@@ -251,10 +251,11 @@ func TestTransientFailureIsRetried(t *testing.T) {
 	// The first attempt fails (the server answers 503) and is retried
 	// with backoff; the stage shows the error meanwhile.
 	f.wait(t, "c2", func(m map[string]store.Stage) bool {
-		return m[calls.StageTranscribe].State == store.StageRetry && strings.Contains(m[calls.StageTranscribe].LastError, "overloaded")
+		return m[calls.StageTranscribe].State == store.StageRetry && strings.Contains(m[calls.StageTranscribe].LastError, "overloaded") &&
+			m[calls.StageTranscribe].NextAttemptAt != nil
 	})
 	stages := f.wait(t, "c2", notified)
-	if s := stages[calls.StageTranscribe]; s.Attempts != 2 || s.LastError != "" {
+	if s := stages[calls.StageTranscribe]; s.Attempts != 2 || s.LastError != "" || s.NextAttemptAt != nil {
 		t.Errorf("transcribe after retry: %+v", s)
 	}
 }

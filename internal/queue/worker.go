@@ -22,7 +22,8 @@ type stageWorker struct {
 // Work runs one stage attempt: it records the stage running, has the
 // runner do it, and in one transaction records it done, queues the next
 // stage and completes the job. A failure no retry can fix cancels the job
-// at once; others are retried with backoff up to MaxAttempts.
+// at once; others are retried with backoff (retryAt), the stage record
+// saying when.
 func (w *stageWorker) Work(ctx context.Context, job *river.Job[StageArgs]) error {
 	q := w.q
 	a := job.Args
@@ -51,16 +52,29 @@ func (w *stageWorker) Work(ctx context.Context, job *river.Job[StageArgs]) error
 		q.cfg.Metrics.StageFailed(a.Stage)
 		st.LastError = runErr.Error()
 		permanent := pipeline.Permanent(runErr)
-		if permanent || job.Attempt >= job.MaxAttempts {
+		next, again := q.retryAt(job.JobRow, a.Stage, finished)
+		// The notify stage ends with its retry window, not at MaxAttempts:
+		// River would retry it, so it is cancelled.
+		windowOver := !permanent && !again && a.Stage == calls.StageNotify && job.Attempt < job.MaxAttempts
+		switch {
+		case permanent || !again:
 			st.State = store.StageFailed
-		} else {
+			if windowOver {
+				st.LastError = fmt.Sprintf("%s (tried for %s since the first attempt; giving up)", st.LastError, q.cfg.NotifyRetryFor)
+			}
+		default:
 			st.State = store.StageRetry
+			st.NextAttemptAt = &next
 		}
 		if err := q.cfg.Store.SaveStage(context.WithoutCancel(ctx), st); err != nil {
 			log.Error("stage state not saved", "err", err)
 		}
-		log.Warn("stage failed", "err", runErr, "final", st.State == store.StageFailed, "took", took)
-		if permanent {
+		if st.State == store.StageRetry {
+			log.Warn("stage failed; retrying", "err", runErr, "next_attempt_at", next, "took", took)
+		} else {
+			log.Warn("stage failed", "err", runErr, "final", true, "took", took)
+		}
+		if permanent || windowOver {
 			return river.JobCancel(runErr)
 		}
 		return runErr
@@ -75,7 +89,7 @@ func (w *stageWorker) Work(ctx context.Context, job *river.Job[StageArgs]) error
 			return err
 		}
 		if n := calls.NextStage(a.Stage); n != "" {
-			if err := q.client.insertTx(ctx, tx, StageArgs{CallID: a.CallID, Stage: n}); err != nil {
+			if err := q.insertStage(ctx, tx, a.CallID, n); err != nil {
 				return err
 			}
 		}
@@ -86,6 +100,17 @@ func (w *stageWorker) Work(ctx context.Context, job *river.Job[StageArgs]) error
 	}
 	log.Info("stage done", "outputs", keys, "took", took)
 	return nil
+}
+
+// NextRetry implements river.Worker: when a stage's failed attempt is
+// tried again (retryAt), never before now.
+func (w *stageWorker) NextRetry(job *river.Job[StageArgs]) time.Time {
+	now := time.Now()
+	next, _ := w.q.retryAt(job.JobRow, job.Args.Stage, now)
+	if next.Before(now) {
+		return now
+	}
+	return next
 }
 
 // job is the runner's view of a call on this server: outputs in the blob

@@ -62,6 +62,8 @@ func migrations() []string {
 		// 5: what the caller sent when it was not a number, and its name.
 		`ALTER TABLE calls ADD COLUMN party_raw TEXT NOT NULL DEFAULT '';
 		ALTER TABLE calls ADD COLUMN party_name TEXT NOT NULL DEFAULT '';`,
+		// 6: when a stage that failed is tried next (NULL: no retry ahead).
+		`ALTER TABLE call_stages ADD COLUMN next_attempt_at BIGINT;`,
 	}
 }
 

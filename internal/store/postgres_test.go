@@ -105,6 +105,7 @@ func TestPostgres(t *testing.T) {
 	if err != nil || len(stages) != 1 || stages[0].Name != "transcribe" {
 		t.Fatalf("stages %+v %v (the rolled-back stage must not exist)", stages, err)
 	}
+	testStageNextAttempt(t, s)
 	list, err := s.ListCalls(ctx, ListOptions{Party: "555", Direction: DirectionOutbound})
 	if err != nil || len(list) != 1 {
 		t.Fatalf("list %v %v", list, err)

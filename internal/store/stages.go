@@ -34,7 +34,10 @@ type Stage struct {
 	Outputs    []string   `json:"outputs,omitempty"`
 	StartedAt  *time.Time `json:"started_at,omitempty"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
-	UpdatedAt  time.Time  `json:"updated_at"`
+	// NextAttemptAt is when a stage that failed with a retry ahead
+	// (StageRetry) is tried again; nil otherwise.
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	UpdatedAt     time.Time  `json:"updated_at"`
 }
 
 // AllOutputs returns the keys of every object the stage wrote: Outputs,
@@ -147,14 +150,15 @@ func (s *Store) saveStage(ctx context.Context, db execer, st *Stage) error {
 	}
 	now := msUTC(s.now())
 	if _, err := db.ExecContext(ctx, s.q(`INSERT INTO call_stages
-		(call_id, stage, state, attempts, last_error, output_key, outputs, started_at, finished_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		(call_id, stage, state, attempts, last_error, output_key, outputs, started_at, finished_at, next_attempt_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (call_id, stage) DO UPDATE SET
 			state = excluded.state, attempts = excluded.attempts, last_error = excluded.last_error,
 			output_key = excluded.output_key, outputs = excluded.outputs, started_at = excluded.started_at,
-			finished_at = excluded.finished_at, updated_at = excluded.updated_at`),
+			finished_at = excluded.finished_at, next_attempt_at = excluded.next_attempt_at,
+			updated_at = excluded.updated_at`),
 		st.CallID, st.Name, st.State, st.Attempts, st.LastError, st.OutputKey, string(outputs),
-		nullMillis(st.StartedAt), nullMillis(st.FinishedAt), now.UnixMilli()); err != nil {
+		nullMillis(st.StartedAt), nullMillis(st.FinishedAt), nullMillis(st.NextAttemptAt), now.UnixMilli()); err != nil {
 		return fmt.Errorf("save stage %s/%s: %w", st.CallID, st.Name, err)
 	}
 	st.UpdatedAt = now
@@ -165,7 +169,7 @@ func (s *Store) saveStage(ctx context.Context, db execer, st *Stage) error {
 // sort by their pipeline's order).
 func (s *Store) Stages(ctx context.Context, callID string) ([]Stage, error) {
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT stage, state, attempts, last_error, output_key, outputs,
-		started_at, finished_at, updated_at FROM call_stages WHERE call_id = ?`), callID)
+		started_at, finished_at, next_attempt_at, updated_at FROM call_stages WHERE call_id = ?`), callID)
 	if err != nil {
 		return nil, fmt.Errorf("stages of %s: %w", callID, err)
 	}
@@ -173,16 +177,16 @@ func (s *Store) Stages(ctx context.Context, callID string) ([]Stage, error) {
 	var out []Stage
 	for rows.Next() {
 		st := Stage{CallID: callID}
-		var started, finished sql.NullInt64
+		var started, finished, next sql.NullInt64
 		var updated int64
 		var outputs string
-		if err := rows.Scan(&st.Name, &st.State, &st.Attempts, &st.LastError, &st.OutputKey, &outputs, &started, &finished, &updated); err != nil {
+		if err := rows.Scan(&st.Name, &st.State, &st.Attempts, &st.LastError, &st.OutputKey, &outputs, &started, &finished, &next, &updated); err != nil {
 			return nil, fmt.Errorf("stages of %s: %w", callID, err)
 		}
 		if err := json.Unmarshal([]byte(outputs), &st.Outputs); err != nil {
 			return nil, fmt.Errorf("stages of %s: outputs of %s: %w", callID, st.Name, err)
 		}
-		st.StartedAt, st.FinishedAt = fromNullMillis(started), fromNullMillis(finished)
+		st.StartedAt, st.FinishedAt, st.NextAttemptAt = fromNullMillis(started), fromNullMillis(finished), fromNullMillis(next)
 		st.UpdatedAt = fromMillis(updated)
 		out = append(out, st)
 	}

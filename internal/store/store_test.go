@@ -598,3 +598,55 @@ func TestSaveCallInsertsWhenMissing(t *testing.T) {
 		t.Errorf("SaveCall did not update: %+v", got)
 	}
 }
+
+// TestRecordingStates: every recording state is accepted and kept,
+// including the stored-but-cut-short ones an email has to mention.
+func TestRecordingStates(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	for i, state := range []string{RecordingNone, RecordingInProgress, RecordingPaused, RecordingStopped,
+		RecordingComplete, RecordingPartial, RecordingTruncated} {
+		c := newCall(state, time.Duration(i)*time.Second)
+		c.RecordingState = state
+		if err := s.InsertCall(ctx, c); err != nil {
+			t.Fatalf("InsertCall with recording state %q: %v", state, err)
+		}
+		got, err := s.GetCall(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.RecordingState != state {
+			t.Errorf("recording state %q read back as %q", state, got.RecordingState)
+		}
+	}
+}
+
+// TestStageNextAttempt: a stage waiting for a retry keeps when it is tried
+// next; a later record without one clears it.
+func TestStageNextAttempt(t *testing.T) {
+	testStageNextAttempt(t, openTest(t))
+}
+
+func testStageNextAttempt(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := context.Background()
+	next := base.Add(90 * time.Second).Truncate(time.Millisecond) // the store keeps milliseconds
+	st := &Stage{CallID: "na-1", Name: "notify", State: StageRetry, Attempts: 2, LastError: "connection refused", NextAttemptAt: &next}
+	if err := s.SaveStage(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Stage(ctx, "na-1", "notify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.NextAttemptAt == nil || !got.NextAttemptAt.Equal(next) || got.State != StageRetry || got.LastError != "connection refused" {
+		t.Errorf("stage read back %+v, want next attempt at %s", got, next)
+	}
+	st.State, st.LastError, st.NextAttemptAt = StageDone, "", nil
+	if err := s.SaveStage(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Stage(ctx, "na-1", "notify"); err != nil || got.NextAttemptAt != nil {
+		t.Errorf("done stage %+v (%v), want no next attempt", got, err)
+	}
+}

@@ -326,6 +326,12 @@ type stageView struct {
 	Attempts               int
 	Updated                time.Time
 	Retry                  bool
+	// Pending says that the notification waits for a retry: "Email
+	// pending: <last error>, next try at <time>" (shown instead of the
+	// error).
+	Pending string
+	// NextTry is when another stage waiting for a retry is tried next.
+	NextTry *time.Time
 }
 
 // turnView is one turn of the transcript.
@@ -398,6 +404,13 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 			sv.State = "not queued"
 		}
 		sv.Retry = v.CanRetry && st.State == store.StageFailed && calls.IsStage(st.Name)
+		if st.State == store.StageRetry && st.NextAttemptAt != nil {
+			if st.Name == calls.StageNotify {
+				sv.Pending = "Email pending: " + st.LastError + ", next try at " + s.formatTime(st.NextAttemptAt)
+			} else {
+				sv.NextTry = st.NextAttemptAt
+			}
+		}
 		v.Stages = append(v.Stages, sv)
 	}
 	doc, err := s.loadTranscript(ctx, c.ID)
