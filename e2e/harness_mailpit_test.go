@@ -92,6 +92,27 @@ func (m *mailpit) waitMessage(t *testing.T, d time.Duration) (subject, text stri
 	return "", ""
 }
 
+// subjects lists the subjects of every message received.
+func (m *mailpit) subjects(t *testing.T) []string {
+	t.Helper()
+	res, err := http.Get(m.api + "/api/v1/messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var list struct {
+		Messages []struct{ Subject string } `json:"messages"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&list); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, msg := range list.Messages {
+		out = append(out, msg.Subject)
+	}
+	return out
+}
+
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
 	res, err := http.Get(url)

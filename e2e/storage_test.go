@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -55,11 +56,14 @@ func TestDiskFull(t *testing.T) {
 	t.Parallel()
 	requireCallrec(t)
 	stub := startWhisperStub(t, false)
+	mp := startMailpit(t)
 	webPort := freePorts(t, 1, true)
 	cfg := config{
 		Processing: processingYAML(stub.url),
-		Web:        fmt.Sprintf("web:\n  listen: \"127.0.0.1:%d\"\n", webPort),
-		Extra:      "storage:\n  min_free: \"4MiB\"\n  check_every: \"200ms\"\n",
+		Web: fmt.Sprintf("web:\n  listen: \"127.0.0.1:%d\"\n"+
+			"notify:\n  email:\n    to: \"owner@example.org\"\n    from: \"callrec@example.org\"\n"+
+			"    smtp: {host: \"127.0.0.1\", port: %d, tls: \"none\"}\n", webPort, mp.smtpPort),
+		Extra: "storage:\n  min_free: \"4MiB\"\n  check_every: \"200ms\"\n",
 	}
 	path := writeConfig(t, &cfg)
 	mountTiny(t, cfg.DataDir, 48<<20)
@@ -125,5 +129,20 @@ func TestDiskFull(t *testing.T) {
 	cr.waitStages(t, first, 90*time.Second)
 	if code, body := ready(); code != http.StatusOK {
 		t.Errorf("readyz once there is room: %d %q", code, body)
+	}
+	// The owner was told once that the disk was low, and got the
+	// truncated call's email, which says so.
+	subjects := mp.subjects(t)
+	alerts := 0
+	for _, s := range subjects {
+		if strings.Contains(s, "disk is almost full") {
+			alerts++
+		}
+	}
+	if alerts != 1 {
+		t.Errorf("disk alerts emailed: %d, want 1 (%q)", alerts, subjects)
+	}
+	if !slices.ContainsFunc(subjects, func(s string) bool { return strings.Contains(s, "cut short") }) {
+		t.Errorf("no email about the truncated call: %q", subjects)
 	}
 }

@@ -112,15 +112,19 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, term io.Wr
 	if err != nil {
 		return fmt.Errorf("storage.min_free: %w", err)
 	}
+	notifier, err := newNotifier(cfg, signer, bs, log)
+	if err != nil {
+		return err
+	}
 	disk, err := storage.New(storage.Config{
 		Dir: cfg.DataDir, MinFreeBytes: minBytes, MinFreeShare: minShare, Every: cfg.Storage.CheckEvery.D(),
-		Metrics: mets, Logger: log,
+		Metrics: mets, Logger: log, OnLow: storageAlert(notifier, log),
 	})
 	if err != nil {
 		return err
 	}
 
-	runner, err := newRunner(cfg, signer, bs, log, report.Options{Location: time.Local, Logger: log})
+	runner, err := newRunner(cfg, notifier, report.Options{Location: time.Local, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -280,13 +284,9 @@ func newFlow(cfg *config.Config) (*callflow.Handler, error) {
 
 // newRunner makes the pipeline's runner: the engine transcribe.engine
 // names (made on first use), analytics with the categories file, the
-// report renderer and the notifier notify.* describes.
-func newRunner(cfg *config.Config, signer *signed.Signer, bs blob.Store, log *slog.Logger, ropt report.Options) (*pipeline.Runner, error) {
+// report renderer and notifier.
+func newRunner(cfg *config.Config, notifier pipeline.Notifier, ropt report.Options) (*pipeline.Runner, error) {
 	aopt, err := AnalyticsOptions(cfg)
-	if err != nil {
-		return nil, err
-	}
-	notifier, err := newNotifier(cfg, signer, bs, log)
 	if err != nil {
 		return nil, err
 	}
@@ -298,9 +298,15 @@ func newRunner(cfg *config.Config, signer *signed.Signer, bs blob.Store, log *sl
 	})
 }
 
-// newNotifier makes the notify stage's notifier from notify.*: one that
-// only logs and records when neither email nor webhook is set.
-func newNotifier(cfg *config.Config, signer *signed.Signer, bs blob.Store, log *slog.Logger) (pipeline.Notifier, error) {
+// notifier tells the owner of processed calls and of problems.
+type notifier interface {
+	pipeline.Notifier
+	notify.Alerter
+}
+
+// newNotifier makes the notifier notify.* describes: one that only logs
+// and records when neither email nor webhook is set.
+func newNotifier(cfg *config.Config, signer *signed.Signer, bs blob.Store, log *slog.Logger) (notifier, error) {
 	nc := notify.Config{Signer: signer, Blob: bs, Logger: log, Location: time.Local}
 	if e := cfg.Notify.Email; e.To != "" {
 		nc.Email = &notify.EmailConfig{
@@ -320,4 +326,22 @@ func newNotifier(cfg *config.Config, signer *signed.Signer, bs blob.Store, log *
 		return nil, fmt.Errorf("notify: %w", err)
 	}
 	return n, nil
+}
+
+// storageAlert tells the owner the disk is low (the notifier sends it at
+// most once a day).
+func storageAlert(n notify.Alerter, log *slog.Logger) func(reason string) {
+	return func(reason string) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		err := n.Alert(ctx, notify.Alert{
+			Kind:    "storage-low",
+			Subject: "callrec: the disk is almost full",
+			Text: reason + "\n\nWhen the disk is full, calls are still connected but not recorded, and their " +
+				"records are written once there is room. Free some space, or delete old calls in the call browser.",
+		})
+		if err != nil {
+			log.Warn("the owner could not be told the disk is low", "err", err)
+		}
+	}
 }
