@@ -113,7 +113,7 @@ func (s Storage) MinFreeRule() (bytes uint64, share float64, err error) {
 	}
 	if pct, ok := strings.CutSuffix(v, "%"); ok {
 		f, err := strconv.ParseFloat(strings.TrimSpace(pct), 64)
-		if err != nil || f <= 0 || f >= 100 {
+		if err != nil || !(f > 0 && f < 100) { // NaN fails both
 			return 0, 0, fmt.Errorf("%q is not a share of the disk between 0 and 100 %%, such as \"5%%\"", s.MinFree)
 		}
 		return 0, f / 100, nil
@@ -138,8 +138,8 @@ func parseSize(v string) (uint64, error) {
 	for _, u := range units {
 		if num, ok := strings.CutSuffix(v, u.suffix); ok {
 			f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
-			if err != nil || f <= 0 {
-				return 0, errors.New("not a positive size")
+			if err != nil || !(f > 0) || f*u.mult >= 1<<62 || f*u.mult < 1 { // NaN and Inf fail
+				return 0, errors.New("not a positive size (at most 4 EiB)")
 			}
 			return uint64(f * u.mult), nil
 		}

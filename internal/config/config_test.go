@@ -677,3 +677,20 @@ func TestStorageMinFree(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMinFreeRule: any storage.min_free is either refused or gives a
+// limit that is a size or a share strictly between 0 and 1.
+func FuzzMinFreeRule(f *testing.F) {
+	for _, s := range []string{"", "5%", "2GiB", "500MB", "1e400GB", "NaN%", "-1KiB", "Inf%"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		b, share, err := Storage{MinFree: v}.MinFreeRule()
+		if err != nil {
+			return
+		}
+		if share < 0 || share >= 1 || share != share || b == 0 && share == 0 {
+			t.Fatalf("MinFreeRule(%q) = %d, %v", v, b, share)
+		}
+	})
+}

@@ -78,7 +78,8 @@ func OneLine(s string, limit int) string {
 			space = b.Len() > 0
 			continue
 		}
-		if n >= limit {
+		// The space before r and r itself must both fit.
+		if space && n+1 >= limit || n >= limit {
 			b.WriteString("…")
 			break
 		}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 func TestDuration(t *testing.T) {
@@ -95,4 +97,32 @@ func TestOneLine(t *testing.T) {
 			t.Errorf("OneLine(%q, %d) = %q, want %q", tt.in, tt.limit, got, tt.want)
 		}
 	}
+}
+
+// FuzzOneLine: whatever comes in, what goes out is one line of valid
+// UTF-8 without control or bidirectional characters, within the limit.
+func FuzzOneLine(f *testing.F) {
+	for _, s := range []string{"", "+15550199\u202e1234", "a\r\nb", "\xff\xfe", strings.Repeat("é", 100)} {
+		f.Add(s, 64)
+	}
+	f.Fuzz(func(t *testing.T, s string, limit int) {
+		limit = max(0, limit%200)
+		out := OneLine(s, limit)
+		if !utf8.ValidString(out) {
+			t.Fatalf("OneLine(%q) = %q: not UTF-8", s, out)
+		}
+		n := 0
+		for _, r := range out {
+			if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\n' {
+				t.Fatalf("OneLine(%q) = %q holds %U", s, out, r)
+			}
+			n++
+		}
+		if n > limit+1 {
+			t.Fatalf("OneLine(%q, %d) has %d characters", s, limit, n)
+		}
+		if p := Party(s); p == "" {
+			t.Fatalf("Party(%q) is empty", s)
+		}
+	})
 }
