@@ -515,9 +515,13 @@ func (s *Server) serveRequest(req *sip.Request, tx sip.ServerTransaction) {
 	if req.Method != sip.ACK && req.Method != sip.CANCEL && req.Method != sip.BYE {
 		// RFC 3261 §8.2.2.3. ACK and CANCEL are exempt; so is BYE, so that
 		// nothing keeps a call up that the caller wants ended.
-		if tags := unsupportedExtensions(req); len(tags) > 0 {
+		if tags, found := unsupportedExtensions(req); found {
 			s.refuse(req, reasonBadExtension)
-			s.respond(tx, req, 420, "Bad Extension", sip.NewHeader("Unsupported", strings.Join(tags, ", ")))
+			var hdrs []sip.Header
+			if len(tags) > 0 {
+				hdrs = append(hdrs, sip.NewHeader("Unsupported", strings.Join(tags, ", ")))
+			}
+			s.respond(tx, req, 420, "Bad Extension", hdrs...)
 			return
 		}
 	}
@@ -554,23 +558,24 @@ func (s *Server) refuse(req *sip.Request, reason string) {
 // maxUnsupported bounds the option tags a 420 lists.
 const maxUnsupported = 16
 
-// unsupportedExtensions lists the option tags in req's Require headers
-// that callrec does not support: today every one, 100rel included.
-func unsupportedExtensions(req *sip.Request) []string {
-	var tags []string
+// unsupportedExtensions reports whether req's Require headers name an
+// extension callrec does not support (today every one, 100rel included),
+// and lists those that may be sent back in Unsupported: option tags that
+// are tokens, at most maxUnsupported.
+func unsupportedExtensions(req *sip.Request) (tags []string, found bool) {
 	for _, h := range req.GetHeaders("Require") {
 		for _, t := range strings.Split(h.Value(), ",") {
 			t = strings.TrimSpace(t)
-			if t == "" || extensionSupported(t) || !isToken(t) {
+			if t == "" || extensionSupported(t) {
 				continue
 			}
-			if len(tags) == maxUnsupported {
-				return tags
+			found = true
+			if isToken(t) && len(tags) < maxUnsupported {
+				tags = append(tags, t)
 			}
-			tags = append(tags, t)
 		}
 	}
-	return tags
+	return tags, found
 }
 
 // extensionSupported reports whether callrec supports the SIP extension

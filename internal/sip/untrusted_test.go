@@ -190,6 +190,7 @@ func TestRequireUnsupported(t *testing.T) {
 		{"100rel", "INVITE", []string{"Require: 100rel"}, 420, "100rel"},
 		{"several, two headers", "INVITE", []string{"Require: foo, 100rel", "Require: timer"}, 420, "foo, 100rel, timer"},
 		{"not a token is not echoed", "INVITE", []string{"Require: foo, <bar>"}, 420, "foo"},
+		{"no token at all", "INVITE", []string{"Require: <bar>"}, 420, ""},
 		{"OPTIONS", "OPTIONS", []string{"Require: foo"}, 420, "foo"},
 		{"UPDATE", "UPDATE", []string{"Require: precondition"}, 420, "precondition"},
 		{"BYE is exempt", "BYE", []string{"Require: foo"}, 481, ""},
