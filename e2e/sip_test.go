@@ -15,20 +15,47 @@ import (
 )
 
 // TestSourceNotAllowed: an INVITE from 127.0.0.2, outside
-// trunk.allowed_sources, gets 403 and calls no one.
+// trunk.allowed_sources, calls no one and makes no call record, whether it
+// claims to come from a stranger or from the owner. By default
+// (sip.reject_untrusted "drop") it gets no response at all, not even a
+// retransmission window's worth; with sip.reject_untrusted "403" SIPp gets
+// its 403.
 func TestSourceNotAllowed(t *testing.T) {
 	t.Parallel()
-	cr := startCallrec(t, config{})
-	sink := newSIPSink(t, cr.TrunkPort())
-	caller := call(t, cr, "stranger", callerScenario{
-		From: strangerNum, To: serviceNumber, EventPT: 101, Expect: 403,
-	}, sippOpts{LocalIP: "127.0.0.2"})
-	caller.mustPass(callTimeout)
-	owner := call(t, cr, "spoofed-owner", callerScenario{
-		From: ownerNumber, To: serviceNumber, EventPT: 101, Expect: 403,
-	}, sippOpts{LocalIP: "127.0.0.2"})
-	owner.mustPass(callTimeout)
-	sink.nothing(t)
+	t.Run("drop", func(t *testing.T) {
+		t.Parallel()
+		cr := startCallrec(t, config{})
+		sink := newSIPSink(t, cr.TrunkPort())
+		u := udpFrom(t, "127.0.0.2")
+		for i, from := range []string{strangerNum, ownerNumber} {
+			invite := strings.ReplaceAll(rawSIP("INVITE", u.LocalAddr().String(), cr.SIPAddr(), i), "sip:"+strangerNum+"@", "sip:"+from+"@")
+			sendTo(t, u, cr.SIPAddr(), invite)
+		}
+		if got := collect(u, quietWindow); len(got) > 0 {
+			t.Errorf("INVITEs from 127.0.0.2 got %d responses, want none; first: %q", len(got), firstLine(got[0]))
+		}
+		sink.nothing(t)
+		if recs, err := cr.calls(); err != nil || len(recs) != 0 {
+			t.Errorf("call records: %v (%v), want none", recs, err)
+		}
+	})
+	t.Run("403", func(t *testing.T) {
+		t.Parallel()
+		cr := startCallrec(t, config{}, "CALLREC_SIP_REJECT_UNTRUSTED=403")
+		sink := newSIPSink(t, cr.TrunkPort())
+		caller := call(t, cr, "stranger", callerScenario{
+			From: strangerNum, To: serviceNumber, EventPT: 101, Expect: 403,
+		}, sippOpts{LocalIP: "127.0.0.2"})
+		caller.mustPass(callTimeout)
+		owner := call(t, cr, "spoofed-owner", callerScenario{
+			From: ownerNumber, To: serviceNumber, EventPT: 101, Expect: 403,
+		}, sippOpts{LocalIP: "127.0.0.2"})
+		owner.mustPass(callTimeout)
+		sink.nothing(t)
+		if recs, err := cr.calls(); err != nil || len(recs) != 0 {
+			t.Errorf("call records: %v (%v), want none", recs, err)
+		}
+	})
 }
 
 // TestNoCommonCodec: an offer of G.729 only gets 488.

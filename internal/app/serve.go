@@ -69,6 +69,18 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, term io.Wr
 	// sipgo keeps its UDP size limit in a package variable; large INVITEs
 	// would otherwise fail to send.
 	sipgosip.UDPMTUSize = cfg.SIP.UDPMTU
+	// sipgo also logs some lines (connection reference counting, per
+	// connection) through its package logger, slog.Default unless set:
+	// quiet it as the SIP server quiets the loggers it gives sipgo.
+	sipgosip.SetDefaultLogger(sip.LibraryLogger(log))
+	// Every TCP connection, RTP socket and recording is a file: use all
+	// the process may open.
+	oldFiles, files, err := sip.RaiseFileLimit()
+	if err != nil {
+		log.Warn("could not raise the open-file limit", "err", err, "open_file_limit", oldFiles)
+	} else {
+		log.Info("open-file limit", "open_file_limit", files, "was", oldFiles)
+	}
 
 	st, bs, err := OpenStores(ctx, cfg)
 	if err != nil {
@@ -149,7 +161,16 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, term io.Wr
 		Username:       cfg.Trunk.Username,
 		Password:       cfg.Trunk.Password,
 		AllowedSources: sources,
-		Logger:         log,
+
+		RejectUntrusted:        sip.UntrustedPolicy(cfg.SIP.RejectUntrusted),
+		TCPMaxConnections:      cfg.SIP.TCPMaxConnections,
+		TCPMaxPerSource:        cfg.SIP.TCPMaxPerSource,
+		TCPFirstMessageTimeout: cfg.SIP.TCPFirstMessageTimeout.D(),
+		TCPIdleTimeout:         cfg.SIP.TCPIdleTimeout.D(),
+		FileLimit:              files,
+		RejectLogInterval:      cfg.SIP.RejectLogInterval.D(),
+		Metrics:                mets,
+		Logger:                 log,
 	})
 	if err != nil {
 		return err

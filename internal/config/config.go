@@ -299,7 +299,30 @@ type SIP struct {
 	UDPMTU int `yaml:"udp_mtu"`
 	// UserAgent is sent in User-Agent and Server headers.
 	UserAgent string `yaml:"user_agent"`
+	// RejectUntrusted is what requests from outside trunk.allowed_sources
+	// get: "drop" (nothing at all) or "403" (one 403, never retransmitted).
+	RejectUntrusted string `yaml:"reject_untrusted"`
+	// TCPMaxConnections caps the SIP TCP connections open at once.
+	TCPMaxConnections int `yaml:"tcp_max_connections"`
+	// TCPMaxPerSource caps the SIP TCP connections open at once from one
+	// IP address.
+	TCPMaxPerSource int `yaml:"tcp_max_per_source"`
+	// TCPFirstMessageTimeout closes a TCP connection that has not sent a
+	// complete SIP message this long after it was accepted.
+	TCPFirstMessageTimeout Duration `yaml:"tcp_first_message_timeout"`
+	// TCPIdleTimeout closes a TCP connection on which nothing arrived for
+	// this long.
+	TCPIdleTimeout Duration `yaml:"tcp_idle_timeout"`
+	// RejectLogInterval is how often refused requests are summarised in
+	// the log.
+	RejectLogInterval Duration `yaml:"reject_log_interval"`
 }
+
+// Values of SIP.RejectUntrusted.
+const (
+	RejectUntrustedDrop = "drop"
+	RejectUntrusted403  = "403"
+)
 
 // Trunk configures the SIP trunk that connects callrec to the phone network.
 type Trunk struct {
@@ -358,6 +381,13 @@ func Default() *Config {
 			RTPPorts:     "20000-20999",
 			UDPMTU:       8192,
 			UserAgent:    "callrec",
+
+			RejectUntrusted:        RejectUntrustedDrop,
+			TCPMaxConnections:      1024,
+			TCPMaxPerSource:        32,
+			TCPFirstMessageTimeout: Duration(10 * time.Second),
+			TCPIdleTimeout:         Duration(10 * time.Minute),
+			RejectLogInterval:      Duration(time.Minute),
 		},
 		Trunk: Trunk{
 			Transport:      "udp",

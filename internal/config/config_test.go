@@ -60,6 +60,12 @@ func TestDefaults(t *testing.T) {
 		{"sip.rtp_ports", c.SIP.RTPPorts, "20000-20999"},
 		{"sip.udp_mtu", c.SIP.UDPMTU, 8192},
 		{"sip.user_agent", c.SIP.UserAgent, "callrec"},
+		{"sip.reject_untrusted", c.SIP.RejectUntrusted, "drop"},
+		{"sip.tcp_max_connections", c.SIP.TCPMaxConnections, 1024},
+		{"sip.tcp_max_per_source", c.SIP.TCPMaxPerSource, 32},
+		{"sip.tcp_first_message_timeout", c.SIP.TCPFirstMessageTimeout.D(), 10 * time.Second},
+		{"sip.tcp_idle_timeout", c.SIP.TCPIdleTimeout.D(), 10 * time.Minute},
+		{"sip.reject_log_interval", c.SIP.RejectLogInterval.D(), time.Minute},
 		{"trunk.transport", c.Trunk.Transport, "udp"},
 		{"trunk.register", c.Trunk.Register, false},
 		{"trunk.register_expiry", c.Trunk.RegisterExpiry.D(), time.Hour},
@@ -127,6 +133,12 @@ sip:
   rtp_ports: 30000-30099
   udp_mtu: 1400
   user_agent: rec/1
+  reject_untrusted: 403
+  tcp_max_connections: 500
+  tcp_max_per_source: 8
+  tcp_first_message_timeout: 5s
+  tcp_idle_timeout: 2m
+  reject_log_interval: 30s
 trunk:
   address: sip.example.net:5061
   transport: tcp
@@ -163,6 +175,13 @@ func fullConfig() *Config {
 			RTPPorts:     "30000-30099",
 			UDPMTU:       1400,
 			UserAgent:    "rec/1",
+
+			RejectUntrusted:        "403",
+			TCPMaxConnections:      500,
+			TCPMaxPerSource:        8,
+			TCPFirstMessageTimeout: Duration(5 * time.Second),
+			TCPIdleTimeout:         Duration(2 * time.Minute),
+			RejectLogInterval:      Duration(30 * time.Second),
 		},
 		Trunk: Trunk{
 			Address:        "sip.example.net:5061",
@@ -315,8 +334,8 @@ func TestEnvNamesUnique(t *testing.T) {
 			t.Errorf("key %s collides with %s", key, EnvConfigFile)
 		}
 	}
-	if len(seen) != 66 {
-		t.Errorf("%d keys, want 66 (update this test and ExampleYAML when adding keys)", len(seen))
+	if len(seen) != 72 {
+		t.Errorf("%d keys, want 72 (update this test and ExampleYAML when adding keys)", len(seen))
 	}
 }
 
@@ -429,6 +448,18 @@ func TestValidate(t *testing.T) {
 		{"udp mtu small", func(c *Config) { c.SIP.UDPMTU = 500 }, "sip.udp_mtu"},
 		{"udp mtu large", func(c *Config) { c.SIP.UDPMTU = 70000 }, "sip.udp_mtu"},
 		{"user agent newline", func(c *Config) { c.SIP.UserAgent = "a\r\nX: y" }, "sip.user_agent"},
+		{"reject untrusted 403", func(c *Config) { c.SIP.RejectUntrusted = "403" }, ""},
+		{"reject untrusted other", func(c *Config) { c.SIP.RejectUntrusted = "reject" }, "sip.reject_untrusted"},
+		{"reject untrusted empty", func(c *Config) { c.SIP.RejectUntrusted = "" }, "sip.reject_untrusted"},
+		{"tcp max connections zero", func(c *Config) { c.SIP.TCPMaxConnections = 0 }, "sip.tcp_max_connections"},
+		{"tcp max per source zero", func(c *Config) { c.SIP.TCPMaxPerSource = 0 }, "sip.tcp_max_per_source"},
+		{"tcp max per source above total", func(c *Config) { c.SIP.TCPMaxConnections, c.SIP.TCPMaxPerSource = 10, 11 }, "sip.tcp_max_per_source"},
+		{"tcp max per source equal total", func(c *Config) { c.SIP.TCPMaxConnections, c.SIP.TCPMaxPerSource = 10, 10 }, ""},
+		{"tcp first message timeout zero", func(c *Config) { c.SIP.TCPFirstMessageTimeout = 0 }, "sip.tcp_first_message_timeout"},
+		{"tcp first message timeout short", func(c *Config) { c.SIP.TCPFirstMessageTimeout = Duration(500 * time.Millisecond) }, "sip.tcp_first_message_timeout"},
+		{"tcp idle timeout negative", func(c *Config) { c.SIP.TCPIdleTimeout = Duration(-time.Minute) }, "sip.tcp_idle_timeout"},
+		{"reject log interval zero", func(c *Config) { c.SIP.RejectLogInterval = 0 }, "sip.reject_log_interval"},
+		{"reject log interval one second", func(c *Config) { c.SIP.RejectLogInterval = Duration(time.Second) }, ""},
 		{"trunk address missing", func(c *Config) { c.Trunk.Address = "" }, "trunk.address"},
 		{"trunk address no port", func(c *Config) { c.Trunk.Address = "sip.example.net" }, "trunk.address"},
 		{"trunk address no host", func(c *Config) { c.Trunk.Address = ":5060" }, "trunk.address"},

@@ -71,6 +71,25 @@ sip:
   udp_mtu: 8192
   # Sent in User-Agent and Server headers.
   user_agent: "callrec"
+  # What a request from outside trunk.allowed_sources gets: "drop" (nothing at
+  # all, so scanners learn nothing and spoofed sources get no traffic) or
+  # "403" (one 403 Forbidden, sent once and never retransmitted).
+  reject_untrusted: "drop"
+  # Most SIP TCP connections open at once; further ones are closed as they
+  # arrive. Lowered at start to half the open-file limit when that is smaller.
+  tcp_max_connections: 1024
+  # Most SIP TCP connections open at once from one IP address.
+  tcp_max_per_source: 32
+  # A TCP connection that has not sent a complete SIP message this long after
+  # it was accepted is closed (connections from outside trunk.allowed_sources,
+  # with reject_untrusted "403", are closed this long after they were accepted).
+  tcp_first_message_timeout: "10s"
+  # A TCP connection on which nothing arrived for this long (CRLF keep-alives
+  # count) is closed; the trunk opens a new one when it next sends.
+  tcp_idle_timeout: "10m"
+  # Refused and dropped SIP requests are logged as a summary once per interval:
+  # one line per source (the 10 busiest) with counts by reason.
+  reject_log_interval: "1m"
 
 trunk:
   # The trunk's (provider's or PBX's) host:port. Required.

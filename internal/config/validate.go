@@ -20,6 +20,7 @@ const (
 	minUDPMTU         = 1280
 	maxUDPMTU         = 65507
 	minRegisterExpiry = time.Minute
+	minSIPTimeout     = time.Second
 )
 
 // problems collects validation problems, each "key: problem; what to do".
@@ -111,6 +112,36 @@ func (c *Config) validateSIP(p *problems) {
 	}
 	if strings.ContainsFunc(c.SIP.UserAgent, isControl) {
 		p.add("sip.user_agent", "contains control characters; set plain text such as \"callrec\"")
+	}
+	c.validateSIPLimits(p)
+}
+
+// validateSIPLimits checks the keys that bound what the SIP port accepts.
+func (c *Config) validateSIPLimits(p *problems) {
+	s := c.SIP
+	switch s.RejectUntrusted {
+	case RejectUntrustedDrop, RejectUntrusted403:
+	default:
+		p.add("sip.reject_untrusted", "%q is not a policy; set \"drop\" (no response) or \"403\" (one 403 Forbidden)", s.RejectUntrusted)
+	}
+	checkPositive(p, "sip.tcp_max_connections", s.TCPMaxConnections, "such as 1024")
+	if s.TCPMaxPerSource <= 0 {
+		p.add("sip.tcp_max_per_source", "%d must be greater than 0; set a positive number, such as 32", s.TCPMaxPerSource)
+	} else if s.TCPMaxConnections > 0 && s.TCPMaxPerSource > s.TCPMaxConnections {
+		p.add("sip.tcp_max_per_source", "%d is more than sip.tcp_max_connections (%d); set it at most that, such as 32", s.TCPMaxPerSource, s.TCPMaxConnections)
+	}
+	for _, d := range []struct {
+		key     string
+		v       Duration
+		example string
+	}{
+		{"sip.tcp_first_message_timeout", s.TCPFirstMessageTimeout, "10s"},
+		{"sip.tcp_idle_timeout", s.TCPIdleTimeout, "10m"},
+		{"sip.reject_log_interval", s.RejectLogInterval, "1m"},
+	} {
+		if d.v < Duration(minSIPTimeout) {
+			p.add(d.key, "%s is too short; set at least %s, such as %q", d.v, minSIPTimeout, d.example)
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,7 +87,7 @@ func (w *testWriter) Write(p []byte) (int, error) {
 
 // freeAddr returns a loopback address whose port is free for both UDP and
 // TCP right now.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	for range 50 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -105,11 +106,17 @@ func freeAddr(t *testing.T) string {
 	return ""
 }
 
+// loopback is the allowed sources of test servers: all of 127/8.
+func loopback() []netip.Prefix { return []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} }
+
 // testHandler is the call runtime's stand-in: it admits (or refuses) calls
 // and hands each admitted leg to the test, which drives it.
 type testHandler struct {
 	mu       sync.Mutex
 	admitErr error
+	// admits counts Admit calls, calls HandleCall calls, returned the
+	// HandleCalls that returned (the slots freed).
+	admits, calls, returned atomic.Int32
 
 	legs chan *InboundLeg
 	stop chan struct{}
@@ -120,6 +127,7 @@ func newTestHandler() *testHandler {
 }
 
 func (h *testHandler) Admit() error {
+	h.admits.Add(1)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.admitErr
@@ -135,6 +143,8 @@ func (h *testHandler) refuse(err error) {
 // HandleCall gives the leg to the test and stays until the leg ends or the
 // test is over, as the runtime's call goroutine does.
 func (h *testHandler) HandleCall(leg *InboundLeg) {
+	h.calls.Add(1)
+	defer h.returned.Add(1)
 	select {
 	case h.legs <- leg:
 	case <-h.stop:
@@ -175,7 +185,7 @@ func startServer(t *testing.T, opts ...serverOpts) *testServer {
 			Listen:         addr,
 			UserAgent:      "callrec-test",
 			TrunkTransport: "udp",
-			AllowedSources: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+			AllowedSources: loopback(),
 			Logger:         newTestLogger(t, slog.LevelInfo, "side", "callrec"),
 		}
 		for _, o := range opts {
@@ -702,4 +712,138 @@ func answer(leg interface{ Answer([]byte) error }, sdp []byte) <-chan error {
 	errc := make(chan error, 1)
 	go func() { errc <- leg.Answer(sdp) }()
 	return errc
+}
+
+// countingMetrics is the metrics' stand-in: it counts refusals by reason.
+type countingMetrics struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func newCountingMetrics() *countingMetrics { return &countingMetrics{n: map[string]int{}} }
+
+func (m *countingMetrics) SIPRejected(reason string) {
+	m.mu.Lock()
+	m.n[reason]++
+	m.mu.Unlock()
+}
+
+// count is how many refusals for reason were counted.
+func (m *countingMetrics) count(reason string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.n[reason]
+}
+
+// wait waits until at least n refusals for reason were counted.
+func (m *countingMetrics) wait(t *testing.T, reason string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for m.count(reason) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d refusals counted for %s, want at least %d", m.count(reason), reason, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// rawRequest is a request as text from local over transport ("UDP",
+// "TCP"): a complete one with the headers a UA sends (an INVITE with
+// Contact and an SDP offer), and extra header lines.
+func rawRequest(method, transport, local, target string, n int, extra ...string) string {
+	body := ""
+	if method == "INVITE" {
+		body = string(testSDP())
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s sip:+4930999@%s SIP/2.0\r\n", method, target)
+	fmt.Fprintf(&b, "Via: SIP/2.0/%s %s;branch=z9hG4bK-raw%s%d\r\n", transport, local, method, n)
+	fmt.Fprintf(&b, "From: <sip:+4930111@%s>;tag=raw%d\r\n", local, n)
+	fmt.Fprintf(&b, "To: <sip:+4930999@%s>\r\n", target)
+	fmt.Fprintf(&b, "Call-ID: raw-%s-%d@%s\r\n", method, n, local)
+	fmt.Fprintf(&b, "CSeq: 1 %s\r\n", method)
+	fmt.Fprintf(&b, "Contact: <sip:+4930111@%s>\r\nMax-Forwards: 70\r\n", local)
+	for _, h := range extra {
+		b.WriteString(h + "\r\n")
+	}
+	if body != "" {
+		b.WriteString("Content-Type: application/sdp\r\n")
+	}
+	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
+	return b.String()
+}
+
+// rawUDP is a UDP socket that sends text and collects what comes back.
+type rawUDP struct {
+	t    *testing.T
+	conn *net.UDPConn
+}
+
+// newRawUDP binds a UDP socket on ip (a loopback address).
+func newRawUDP(t *testing.T, ip string) *rawUDP {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(ip)})
+	if err != nil {
+		t.Fatalf("listen udp %s: %v", ip, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &rawUDP{t: t, conn: c}
+}
+
+func (r *rawUDP) addr() string { return r.conn.LocalAddr().String() }
+
+func (r *rawUDP) send(to, msg string) {
+	r.t.Helper()
+	ua, err := net.ResolveUDPAddr("udp", to)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if _, err := r.conn.WriteToUDP([]byte(msg), ua); err != nil {
+		r.t.Fatalf("send: %v", err)
+	}
+}
+
+// next waits for the next datagram, failing after waitFor.
+func (r *rawUDP) next() string {
+	r.t.Helper()
+	buf := make([]byte, 65536)
+	_ = r.conn.SetReadDeadline(time.Now().Add(waitFor))
+	n, _, err := r.conn.ReadFromUDP(buf)
+	if err != nil {
+		r.t.Fatalf("no datagram: %v", err)
+	}
+	return string(buf[:n])
+}
+
+// collect returns every datagram that arrives within d (a window in
+// which nothing more may come, not a measure of speed).
+func (r *rawUDP) collect(d time.Duration) []string {
+	var got []string
+	buf := make([]byte, 65536)
+	deadline := time.Now().Add(d)
+	for {
+		_ = r.conn.SetReadDeadline(deadline)
+		n, _, err := r.conn.ReadFromUDP(buf)
+		if err != nil {
+			return got
+		}
+		got = append(got, string(buf[:n]))
+	}
+}
+
+// statusLine is the first line of a message.
+func statusLine(m string) string {
+	line, _, _ := strings.Cut(m, "\r\n")
+	return line
+}
+
+// header is the value of the first header name in message m, or "".
+func header(m, name string) string {
+	head, _, _ := strings.Cut(m, "\r\n\r\n")
+	for _, line := range strings.Split(head, "\r\n")[1:] {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(k), name) {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }

@@ -18,6 +18,7 @@ import (
 type InboundLeg struct {
 	s   *Server
 	req *sip.Request
+	tx  sip.ServerTransaction // the INVITE's
 	dlg *sipgo.DialogServerSession
 
 	final     chan struct{}
@@ -61,8 +62,8 @@ func (r *reofferSlot) onReoffer(offer []byte) ([]byte, error) {
 	return f(offer)
 }
 
-func newInboundLeg(s *Server, req *sip.Request, dlg *sipgo.DialogServerSession) *InboundLeg {
-	l := &InboundLeg{s: s, req: req, dlg: dlg, final: make(chan struct{}), done: make(chan struct{})}
+func newInboundLeg(s *Server, req *sip.Request, tx sip.ServerTransaction, dlg *sipgo.DialogServerSession) *InboundLeg {
+	l := &InboundLeg{s: s, req: req, tx: tx, dlg: dlg, final: make(chan struct{}), done: make(chan struct{})}
 	context.AfterFunc(dlg.Context(), l.end)
 	return l
 }
@@ -168,7 +169,11 @@ func (l *InboundLeg) Answered() bool {
 	return l.answered
 }
 
-// Reject sends a final error response (the leg was never answered).
+// Reject sends a final error response (the leg was never answered) and
+// returns at once: the leg is over (Done is closed) when the response is
+// sent. It goes through the INVITE's transaction, which absorbs the ACK
+// and retransmits the response to a caller that sends none; nothing waits
+// for that (sipgo's dialog would, up to 32 s, holding the call).
 func (l *InboundLeg) Reject(code int, reason string) error {
 	if reason == "" {
 		reason = statusText(code)
@@ -176,8 +181,17 @@ func (l *InboundLeg) Reject(code int, reason string) error {
 			reason = "Call Rejected"
 		}
 	}
+	defer l.end()
 	defer l.finalOnce.Do(func() { close(l.final) })
-	return l.dlg.Respond(code, reason, nil)
+	select {
+	case <-l.tx.Done():
+		// Cancelled (the caller got 487) or otherwise over.
+		return l.tx.Err()
+	default:
+	}
+	// The dialog's INVITE carries our To tag, as did any 18x before.
+	res := sip.NewResponseFromRequest(l.dlg.InviteRequest, code, reason, nil)
+	return l.tx.Respond(res)
 }
 
 // Hangup ends the leg: BYE (with a Reason header carrying code) when it
@@ -295,6 +309,9 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*OutboundLeg, error) 
 	if !validNumber(r.To) || !validNumber(r.CallerID) {
 		return nil, &DialError{Code: 484, Reason: "Address Incomplete"}
 	}
+	// Its answer, and its requests in the dialog, come from where the
+	// trunk's name points now.
+	s.resolveTrunk(ctx)
 	recipient := sip.Uri{Scheme: "sip", User: r.To, Host: domain, Port: port, UriParams: sip.NewParams()}
 	recipient.UriParams.Add("user", "phone")
 	req := sip.NewRequest(sip.INVITE, recipient)

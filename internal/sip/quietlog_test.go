@@ -131,3 +131,87 @@ func TestQuietHandlerEnabled(t *testing.T) {
 		t.Error("Error not enabled under a Warn handler")
 	}
 }
+
+// TestQuietHandlerBookkeeping: sipgo's per-connection noise ("TCP ref
+// went negative" for every connection closed under a transaction, a
+// peer's read error) goes to DEBUG, and is dropped when DEBUG is off.
+func TestQuietHandlerBookkeeping(t *testing.T) {
+	for _, msg := range []string{"TCP ref went negative", "UDP ref went negative on try close", "Read error", "connection pool not clean cleanup"} {
+		t.Run(msg, func(t *testing.T) {
+			rec := newRecordHandler()
+			h := NewQuietHandler(rec, time.Minute)
+			if err := h.Handle(context.Background(), slog.NewRecord(time.Now(), slog.LevelWarn, msg, 0)); err != nil {
+				t.Fatal(err)
+			}
+			if got := rec.all(); len(got) != 1 || got[0].Level != slog.LevelDebug {
+				t.Errorf("got %v, want one DEBUG record", got)
+			}
+			infoRec := newRecordHandler()
+			off := NewQuietHandler(infoOnly{infoRec}, time.Minute)
+			if err := off.Handle(context.Background(), slog.NewRecord(time.Now(), slog.LevelError, msg, 0)); err != nil {
+				t.Fatal(err)
+			}
+			if got := infoRec.all(); len(got) != 0 {
+				t.Errorf("with DEBUG off got %v, want nothing", got)
+			}
+		})
+	}
+}
+
+// TestQuietHandlerMalformedRequests: a request sipgo cannot make a
+// transaction of (no Via, no CSeq: it answers 400 itself) counts with the
+// unparsable ones, in the same rate-limited line, and each is reported to
+// the counter; other transaction errors stay lines of their own.
+func TestQuietHandlerMalformedRequests(t *testing.T) {
+	rec := newRecordHandler()
+	dropped := 0
+	h := newQuietHandler(rec, time.Minute, func() { dropped++ })
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i, e := range []string{"make key failed: missing Via", "make key failed: missing CSeq"} {
+		r := slog.NewRecord(t0.Add(time.Duration(i)*time.Second), slog.LevelError, "Server tx failed to handle request", 0)
+		r.AddAttrs(slog.String("error", e), slog.String("req", "INVITE sip:secret@example.net SIP/2.0"))
+		if err := h.Handle(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.Handle(context.Background(), parseFailure(t0.Add(2*time.Second), "bad")); err != nil {
+		t.Fatal(err)
+	}
+	got := rec.all()
+	if len(got) != 1 || got[0].Message != "malformed SIP messages dropped" || dropped != 3 {
+		t.Fatalf("%d records (%v), %d counted; want one rate-limited line and 3 counted", len(got), got, dropped)
+	}
+	if attr(got[0], "req") != "" {
+		t.Error("the rate-limited line carries the request line")
+	}
+}
+
+// TestQuietHandlerStripsContent: lines above DEBUG lose the attributes in
+// which sipgo logs message content (data, req, msg), keeping the others;
+// DEBUG lines keep everything.
+func TestQuietHandlerStripsContent(t *testing.T) {
+	rec := newRecordHandler()
+	h := NewQuietHandler(rec, time.Minute)
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelWarn, slog.LevelError, slog.LevelDebug} {
+		r := slog.NewRecord(time.Now(), level, "something about a message", 0)
+		r.AddAttrs(slog.String("error", "boom"), slog.String("req", "INVITE sip:x SIP/2.0"),
+			slog.String("msg", "request method=INVITE"), slog.String("data", "raw"), slog.Int("n", 1))
+		if err := h.Handle(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range rec.all() {
+		content := attr(r, "req") != "" || attr(r, "msg") != "" || attr(r, "data") != ""
+		if content != (r.Level == slog.LevelDebug) {
+			t.Errorf("%s record: content kept %v", r.Level, content)
+		}
+		if attr(r, "error") != "boom" || attr(r, "n") != "1" {
+			t.Errorf("%s record lost other attributes", r.Level)
+		}
+	}
+}
+
+// infoOnly is a handler with DEBUG off.
+type infoOnly struct{ slog.Handler }
+
+func (infoOnly) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }

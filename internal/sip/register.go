@@ -50,6 +50,7 @@ func (s *Server) Register(ctx context.Context, expiry time.Duration) (time.Durat
 	req.AppendHeader(sip.HeaderClone(&s.contact))
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expiry.Seconds()))))
 	req.SetDestination(s.cfg.TrunkAddress)
+	s.resolveTrunk(ctx) // the answer comes from where the name points now
 	if s.cfg.TrunkTransport == "tcp" {
 		req.SetTransport("TCP")
 	}

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,20 +36,73 @@ type Config struct {
 	TrunkDomain string
 	// Username and Password answer digest challenges from the trunk.
 	Username, Password string
-	// AllowedSources lists the networks that may send INVITEs.
+	// AllowedSources lists the networks that may send requests. The
+	// trunk's own address (TrunkAddress, resolved when it is a name) is
+	// trusted too: responses to our requests and in-dialog requests of
+	// our outbound calls come from it.
 	AllowedSources []netip.Prefix
+	// RejectUntrusted is what requests from other sources get: nothing
+	// (UntrustedDrop, also for ""), or one 403 sent statelessly
+	// (Untrusted403).
+	RejectUntrusted UntrustedPolicy
+
+	// TCPMaxConnections caps the TCP connections open at once, and
+	// TCPMaxPerSource those from one IP address; further ones are closed
+	// as they arrive. Zero means DefaultTCPMaxConnections and
+	// DefaultTCPMaxPerSource.
+	TCPMaxConnections, TCPMaxPerSource int
+	// TCPFirstMessageTimeout closes a TCP connection that has not
+	// delivered a complete SIP message this long after it was accepted;
+	// TCPIdleTimeout one on which nothing arrived for that long since.
+	// Zero means DefaultTCPFirstMessageTimeout and DefaultTCPIdleTimeout.
+	TCPFirstMessageTimeout, TCPIdleTimeout time.Duration
+	// FileLimit is the process's open-file limit (see RaiseFileLimit);
+	// when it is known (not 0), TCPMaxConnections is lowered to half of it
+	// so that idle connections cannot take the files calls need.
+	FileLimit uint64
+
+	// RejectLogInterval is how often refused requests are summarised in
+	// the log; zero means a minute.
+	RejectLogInterval time.Duration
+	// Metrics counts refused requests by reason; nil counts nothing.
+	Metrics Metrics
 	// Logger receives structured logs.
 	Logger *slog.Logger
 }
 
+// UntrustedPolicy is what requests from outside Config.AllowedSources get.
+type UntrustedPolicy string
+
+// The policies for untrusted sources.
+const (
+	// UntrustedDrop answers nothing: UDP datagrams are dropped before they
+	// are parsed, TCP connections are closed as they are accepted.
+	UntrustedDrop UntrustedPolicy = "drop"
+	// Untrusted403 answers each request once with 403, statelessly (never
+	// retransmitted), and closes TCP connections
+	// TCPFirstMessageTimeout after they were accepted.
+	Untrusted403 UntrustedPolicy = "403"
+)
+
+// allowMethods is the Allow header of OPTIONS and 405 responses.
+const allowMethods = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO"
+
 // Handler takes the inbound calls the server admits (the call runtime is
 // one).
+//
+// A call slot is taken only by a call that can go somewhere: the server
+// makes every other check on an INVITE (its source, draining, Require,
+// missing headers, the dialog it opens) before it calls Admit, and after
+// Admit returns nil it calls HandleCall, with nothing in between that can
+// fail. So Admit may reserve a slot that HandleCall's return frees.
 type Handler interface {
-	// Admit decides whether one more call may start; a non-nil error
-	// rejects the INVITE with 503 (the error is logged).
+	// Admit decides whether one more call may start, and may reserve its
+	// slot; a non-nil error rejects the INVITE with 503 (and HandleCall
+	// is not called).
 	Admit() error
 	// HandleCall runs one admitted inbound call on its own goroutine. It
-	// owns the leg and returns when the call is over.
+	// owns the leg and returns when the call is over. It is called exactly
+	// once for each Admit that returned nil.
 	HandleCall(leg *InboundLeg)
 }
 
@@ -92,8 +146,20 @@ type Server struct {
 	regTag    string
 	regCSeq   uint32
 
+	// handlers are the request handlers by method (handleNoRoute for the
+	// rest); serveRequest runs them behind the checks every request
+	// passes.
+	handlers map[sip.RequestMethod]sipgo.RequestHandler
+	// refused counts refusals for the metrics and the summary log.
+	refused *refusals
+	// trunkAddrs are the trunk's addresses, trusted like AllowedSources.
+	trunkAddrs atomic.Pointer[[]netip.Addr]
+	// writeStateless sends a response outside any transaction (sipgo's
+	// Server.WriteResponse): it goes once and is never retransmitted.
+	writeStateless func(*sip.Response) error
+
 	udp   net.PacketConn
-	tcp   net.Listener
+	tcp   *tcpListener
 	ready chan struct{}
 }
 
@@ -104,6 +170,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	cfg = withDefaults(cfg)
 	host, portStr, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("sip.listen %q: %w", cfg.Listen, err)
@@ -112,12 +179,31 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sip.listen %q: bad port: %w", cfg.Listen, err)
 	}
-	libLog := slog.New(NewQuietHandler(cfg.Logger.Handler(), time.Minute)).With("component", "sipgo")
+	refused := newRefusals(cfg.Logger, cfg.Metrics, cfg.RejectLogInterval)
+	quiet := newQuietHandler(cfg.Logger.Handler(), time.Minute, func() { refused.add(netip.Addr{}, reasonMalformed) })
+	libLog := slog.New(quiet).With("component", "sipgo")
+	s := &Server{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		refused: refused,
+		inbound: map[string]*InboundLeg{},
+		outbnd:  map[string]*OutboundLeg{},
+		ready:   make(chan struct{}),
+	}
+	s.setTrunkLiteral()
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgentHostname(host),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(libLog)),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(libLog)),
+		sipgo.WithUserAgentTransportLayerOptions(
+			sip.WithTransportLayerLogger(libLog),
+			sip.WithTransportLayerReadFilter(s.filterDatagram),
+		),
+		sipgo.WithUserAgentTransactionLayerOptions(
+			sip.WithTransactionLayerLogger(libLog),
+			// A response that matches none of our transactions (a late
+			// retransmission, or junk) is dropped without a line.
+			sip.WithTransactionLayerUnhandledResponseHandler(func(*sip.Response) {}),
+		),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("sip: user agent: %w", err)
@@ -134,17 +220,8 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sip: client: %w", err)
 	}
-	s := &Server{
-		cfg:       cfg,
-		log:       cfg.Logger,
-		ua:        ua,
-		srv:       srv,
-		client:    client,
-		tcpClient: tcpClient,
-		inbound:   map[string]*InboundLeg{},
-		outbnd:    map[string]*OutboundLeg{},
-		ready:     make(chan struct{}),
-	}
+	s.ua, s.srv, s.client, s.tcpClient = ua, srv, client, tcpClient
+	s.writeStateless = srv.WriteResponse
 	s.contact = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "callrec", Host: host, Port: port}}
 	s.dialog = sipgo.DialogUA{Client: client, ContactHDR: s.contact}
 	s.tcpDialog = sipgo.DialogUA{Client: tcpClient, ContactHDR: s.contact}
@@ -153,25 +230,73 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sip.listen %s (udp): %w", cfg.Listen, err)
 	}
-	s.tcp, err = net.Listen("tcp", cfg.Listen)
+	tl, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		s.udp.Close()
 		ua.Close()
 		return nil, fmt.Errorf("sip.listen %s (tcp): %w", cfg.Listen, err)
 	}
+	s.tcp = newTCPListener(tl, s.tcpLimits(), s.trusted, cfg.RejectUntrusted != Untrusted403, refused, cfg.Logger, cfg.RejectLogInterval)
+	// A message sipgo parsed from a TCP connection is its first complete
+	// one: from then on the connection has the idle timeout.
+	ua.TransportLayer().OnMessage(func(m sip.Message) {
+		if sip.NetworkToLower(m.Transport()) == "tcp" {
+			s.tcp.delivered(m.Source())
+		}
+	})
 
-	srv.OnInvite(s.tracked(s.handleInvite))
-	srv.OnAck(s.tracked(s.handleAck))
-	srv.OnBye(s.tracked(s.handleBye))
-	srv.OnCancel(s.tracked(func(req *sip.Request, tx sip.ServerTransaction) {
-		// A CANCEL that matched a pending INVITE was handled by the
-		// transaction layer; this one matched nothing.
-		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
-	}))
-	srv.OnOptions(s.tracked(s.handleOptions))
-	srv.OnUpdate(s.tracked(s.handleUpdate))
-	srv.OnInfo(s.tracked(func(req *sip.Request, tx sip.ServerTransaction) { s.respond(tx, req, 200, "OK") }))
+	s.handlers = map[sip.RequestMethod]sipgo.RequestHandler{
+		sip.INVITE:  s.handleInvite,
+		sip.ACK:     s.handleAck,
+		sip.BYE:     s.handleBye,
+		sip.CANCEL:  s.handleCancel,
+		sip.OPTIONS: s.handleOptions,
+		sip.UPDATE:  s.handleUpdate,
+		sip.INFO:    s.handleInfo,
+	}
+	for m := range s.handlers {
+		srv.OnRequest(m, s.tracked(s.serveRequest))
+	}
+	srv.OnNoRoute(s.tracked(s.serveRequest))
 	return s, nil
+}
+
+// withDefaults fills in the zero fields of cfg that have defaults.
+func withDefaults(cfg Config) Config {
+	if cfg.RejectUntrusted == "" {
+		cfg.RejectUntrusted = UntrustedDrop
+	}
+	if cfg.TCPMaxConnections <= 0 {
+		cfg.TCPMaxConnections = DefaultTCPMaxConnections
+	}
+	if cfg.TCPMaxPerSource <= 0 {
+		cfg.TCPMaxPerSource = DefaultTCPMaxPerSource
+	}
+	if cfg.TCPFirstMessageTimeout <= 0 {
+		cfg.TCPFirstMessageTimeout = DefaultTCPFirstMessageTimeout
+	}
+	if cfg.TCPIdleTimeout <= 0 {
+		cfg.TCPIdleTimeout = DefaultTCPIdleTimeout
+	}
+	if cfg.RejectLogInterval <= 0 {
+		cfg.RejectLogInterval = time.Minute
+	}
+	if cfg.FileLimit > 0 && uint64(cfg.TCPMaxConnections) > cfg.FileLimit/2 {
+		lowered := int(max(cfg.FileLimit/2, 1))
+		cfg.Logger.Warn("sip.tcp_max_connections lowered to half the open-file limit, so that TCP connections leave files for calls",
+			"configured", cfg.TCPMaxConnections, "open_file_limit", cfg.FileLimit, "tcp_max_connections", lowered)
+		cfg.TCPMaxConnections = lowered
+	}
+	cfg.TCPMaxPerSource = min(cfg.TCPMaxPerSource, cfg.TCPMaxConnections)
+	return cfg
+}
+
+// tcpLimits are the TCP listener's limits from the config.
+func (s *Server) tcpLimits() tcpLimits {
+	return tcpLimits{
+		maxConns: s.cfg.TCPMaxConnections, maxPerSource: s.cfg.TCPMaxPerSource,
+		firstMessage: s.cfg.TCPFirstMessageTimeout, idle: s.cfg.TCPIdleTimeout,
+	}
 }
 
 // clientFor is the client that sends over transport ("UDP", "TCP").
@@ -215,6 +340,11 @@ func (s *Server) Serve(ctx context.Context, h Handler) error {
 		return errors.New("sip: serve: no call handler")
 	}
 	s.handler = h
+	sumCtx, stopSum := context.WithCancel(context.Background())
+	sumDone := make(chan struct{})
+	go func() { defer close(sumDone); s.refused.run(sumCtx) }()
+	defer func() { stopSum(); <-sumDone }()
+	go s.resolveTrunk(ctx)
 	errc := make(chan error, 2)
 	go func() { errc <- s.srv.ServeUDP(s.udp) }()
 	go func() { errc <- s.srv.ServeTCP(s.tcp) }()
@@ -294,18 +424,180 @@ func (s *Server) respond(tx sip.ServerTransaction, req *sip.Request, code int, r
 	}
 }
 
-func (s *Server) sourceAllowed(src string) bool {
-	ap, err := netip.ParseAddrPort(src)
-	if err != nil {
+// trusted reports whether requests from addr are served: it is in
+// AllowedSources or one of the trunk's addresses.
+func (s *Server) trusted(addr netip.Addr) bool {
+	if !addr.IsValid() {
 		return false
 	}
-	addr := ap.Addr().Unmap()
+	addr = addr.Unmap()
 	for _, p := range s.cfg.AllowedSources {
 		if p.Contains(addr) {
 			return true
 		}
 	}
+	if ta := s.trunkAddrs.Load(); ta != nil {
+		for _, a := range *ta {
+			if a == addr {
+				return true
+			}
+		}
+	}
 	return false
+}
+
+func (s *Server) sourceAllowed(src string) bool { return s.trusted(sourceAddr(src)) }
+
+// maxTrunkAddrs bounds how many of the trunk name's addresses are kept.
+const maxTrunkAddrs = 16
+
+// setTrunkLiteral trusts the trunk's address when it is an IP literal.
+func (s *Server) setTrunkLiteral() {
+	host, _, err := net.SplitHostPort(s.cfg.TrunkAddress)
+	if err != nil {
+		return
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		addrs := []netip.Addr{a.Unmap()}
+		s.trunkAddrs.Store(&addrs)
+	}
+}
+
+// resolveTrunk looks up the trunk's host name (a literal needs nothing)
+// and trusts what it resolves to, as sipgo will send there. On failure the
+// addresses known stay.
+func (s *Server) resolveTrunk(ctx context.Context) {
+	host, _, err := net.SplitHostPort(s.cfg.TrunkAddress)
+	if err != nil || host == "" {
+		return
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	found, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		s.log.Debug("trunk address lookup failed", "trunk", host, "err", err)
+		return
+	}
+	addrs := make([]netip.Addr, 0, min(len(found), maxTrunkAddrs))
+	for _, a := range found[:min(len(found), maxTrunkAddrs)] {
+		addrs = append(addrs, a.Unmap())
+	}
+	s.trunkAddrs.Store(&addrs)
+}
+
+// filterDatagram is sipgo's read filter: with UntrustedDrop, a UDP
+// datagram from an untrusted source is dropped before it is parsed (no
+// response, no transaction, nothing logged but the count). TCP is
+// filtered as connections are accepted.
+func (s *Server) filterDatagram(p sip.TransportReadProps, data []byte) ([]byte, error) {
+	if sip.NetworkToLower(p.Transport) != "udp" || s.cfg.RejectUntrusted == Untrusted403 {
+		return data, nil
+	}
+	addr := netAddrIP(p.RemoteAddr)
+	if s.trusted(addr) {
+		return data, nil
+	}
+	s.refused.add(addr, reasonUntrusted)
+	return nil, nil
+}
+
+// serveRequest is every request's way in: a request from an untrusted
+// source is dropped or refused, one that requires an extension callrec
+// lacks gets 420, and the rest go to the handler for their method.
+func (s *Server) serveRequest(req *sip.Request, tx sip.ServerTransaction) {
+	if !s.sourceAllowed(req.Source()) {
+		s.refuseUntrusted(req, tx)
+		return
+	}
+	if req.Method != sip.ACK && req.Method != sip.CANCEL && req.Method != sip.BYE {
+		// RFC 3261 §8.2.2.3. ACK and CANCEL are exempt; so is BYE, so that
+		// nothing keeps a call up that the caller wants ended.
+		if tags, found := unsupportedExtensions(req); found {
+			s.refuse(req, reasonBadExtension)
+			var hdrs []sip.Header
+			if len(tags) > 0 {
+				hdrs = append(hdrs, sip.NewHeader("Unsupported", strings.Join(tags, ", ")))
+			}
+			s.respond(tx, req, 420, "Bad Extension", hdrs...)
+			return
+		}
+	}
+	h, ok := s.handlers[req.Method]
+	if !ok {
+		h = s.handleNoRoute
+	}
+	h(req, tx)
+}
+
+// refuseUntrusted drops req (UntrustedDrop) or answers it 403 once,
+// outside its transaction (Untrusted403); either way the transaction ends
+// now, so nothing is retransmitted to a source that may be spoofed.
+func (s *Server) refuseUntrusted(req *sip.Request, tx sip.ServerTransaction) {
+	s.refused.add(sourceAddr(req.Source()), reasonUntrusted)
+	defer tx.Terminate()
+	if s.cfg.RejectUntrusted != Untrusted403 || req.IsAck() {
+		return
+	}
+	res := sip.NewResponseFromRequest(req, 403, "Forbidden", nil)
+	if err := s.writeStateless(res); err != nil {
+		s.log.Debug("sip stateless 403 failed", "err", err)
+	}
+}
+
+// refuse counts a refusal of a request from a trusted source (the
+// response is the caller's to send).
+func (s *Server) refuse(req *sip.Request, reason string) {
+	s.refused.add(sourceAddr(req.Source()), reason)
+	s.log.Debug("SIP request refused", "reason", reason, "method", string(req.Method),
+		"sip_call_id", callID(req), "source", req.Source())
+}
+
+// maxUnsupported bounds the option tags a 420 lists.
+const maxUnsupported = 16
+
+// unsupportedExtensions reports whether req's Require headers name an
+// extension callrec does not support (today every one, 100rel included),
+// and lists those that may be sent back in Unsupported: option tags that
+// are tokens, at most maxUnsupported.
+func unsupportedExtensions(req *sip.Request) (tags []string, found bool) {
+	for _, h := range req.GetHeaders("Require") {
+		for _, t := range strings.Split(h.Value(), ",") {
+			t = strings.TrimSpace(t)
+			if t == "" || extensionSupported(t) {
+				continue
+			}
+			found = true
+			if isToken(t) && len(tags) < maxUnsupported {
+				tags = append(tags, t)
+			}
+		}
+	}
+	return tags, found
+}
+
+// extensionSupported reports whether callrec supports the SIP extension
+// named by an option tag (Require, Supported). None yet.
+func extensionSupported(string) bool { return false }
+
+// isToken reports whether t is an RFC 3261 token of at most 64 bytes (an
+// option tag that can be sent back in Unsupported as it came).
+func isToken(t string) bool {
+	if len(t) > 64 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("-.!%*_+`'~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
@@ -315,32 +607,31 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 	}
-	log := s.log.With("sip_call_id", callID(req), "source", req.Source())
-	if !s.sourceAllowed(req.Source()) {
-		log.Warn("INVITE from a source outside trunk.allowed_sources rejected")
-		s.respond(tx, req, 403, "Forbidden")
-		return
-	}
 	if s.draining.Load() {
+		s.refuse(req, reasonDraining)
 		s.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "30"))
 		return
 	}
-	if err := s.handler.Admit(); err != nil {
-		log.Warn("call refused", "reason", err)
-		s.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
-		return
-	}
 	if req.From() == nil || req.To() == nil || req.Contact() == nil {
+		s.refuse(req, reasonBadRequest)
 		s.respond(tx, req, 400, "Bad Request (missing From, To or Contact)")
 		return
 	}
 	dlg, err := s.dialogFor(req.Transport()).ReadInvite(req, tx)
 	if err != nil {
-		log.Warn("bad INVITE", "err", err)
+		s.refuse(req, reasonBadRequest)
 		s.respond(tx, req, 400, "Bad Request")
 		return
 	}
-	leg := newInboundLeg(s, req, dlg)
+	if err := s.handler.Admit(); err != nil {
+		s.refuse(req, reasonBusy)
+		s.log.Debug("call refused", "reason", err, "sip_call_id", callID(req), "source", req.Source())
+		s.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
+		return
+	}
+	// Admit may have reserved a slot that only HandleCall's return frees:
+	// from here to HandleCall nothing may fail or return.
+	leg := newInboundLeg(s, req, tx, dlg)
 	s.mu.Lock()
 	s.inbound[dlg.ID] = leg
 	s.mu.Unlock()
@@ -373,6 +664,7 @@ func (s *Server) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.answerInDialog(tx, req, leg.onReoffer)
 		return
 	}
+	s.refuse(req, reasonNoDialog)
 	s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 }
 
@@ -425,6 +717,7 @@ func (s *Server) handleUpdate(req *sip.Request, tx sip.ServerTransaction) {
 		// Nothing to answer (a session timer refresh), but only within a
 		// dialog we have.
 		if s.inboundOf(req) == nil && s.outboundOf(req) == nil {
+			s.refuse(req, reasonNoDialog)
 			s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 			return
 		}
@@ -459,7 +752,31 @@ func (s *Server) handleBye(req *sip.Request, tx sip.ServerTransaction) {
 		leg.markEnded("")
 		return
 	}
+	s.refuse(req, reasonNoDialog)
 	s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+}
+
+// handleCancel answers a CANCEL that matched no pending INVITE (one that
+// did was handled by the transaction layer).
+func (s *Server) handleCancel(req *sip.Request, tx sip.ServerTransaction) {
+	s.refuse(req, reasonNoDialog)
+	s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+}
+
+// handleInfo acknowledges INFO (DTMF relay and the like).
+func (s *Server) handleInfo(req *sip.Request, tx sip.ServerTransaction) {
+	s.respond(tx, req, 200, "OK")
+}
+
+// handleNoRoute answers the methods callrec does not serve (REGISTER:
+// callrec is no registrar; MESSAGE, SUBSCRIBE…) with 405, counted, without
+// a line per request.
+func (s *Server) handleNoRoute(req *sip.Request, tx sip.ServerTransaction) {
+	if req.IsAck() {
+		return
+	}
+	s.refuse(req, reasonNotAllowed)
+	s.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", allowMethods))
 }
 
 func (s *Server) handleOptions(req *sip.Request, tx sip.ServerTransaction) {
@@ -468,7 +785,7 @@ func (s *Server) handleOptions(req *sip.Request, tx sip.ServerTransaction) {
 		code, reason = 503, "Service Unavailable"
 	}
 	s.respond(tx, req, code, reason,
-		sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO"),
+		sip.NewHeader("Allow", allowMethods),
 		sip.NewHeader("Accept", "application/sdp"))
 }
 

@@ -20,9 +20,10 @@ func testSDP() []byte {
 	return []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
 }
 
-// TestInviteRejected covers every way an initial INVITE is refused before
-// a call starts: the response code, Retry-After where the caller may come
-// back, and that the handler never sees a leg.
+// TestInviteRejected covers every way an initial INVITE is refused with a
+// response before a call starts: the response code, Retry-After where the
+// caller may come back, and that the handler never sees a leg. (Untrusted
+// sources get no response by default: see TestUntrustedDropped.)
 func TestInviteRejected(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -32,10 +33,14 @@ func TestInviteRejected(t *testing.T) {
 		wantCode   int
 		retryAfter string
 	}{
-		{name: "source outside allowed_sources", opts: []serverOpts{func(c *Config) {
+		{name: "source outside allowed_sources, answered 403", opts: []serverOpts{func(c *Config) {
 			c.AllowedSources = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
+			c.RejectUntrusted = Untrusted403
 		}}, wantCode: 403},
-		{name: "no allowed_sources at all", opts: []serverOpts{func(c *Config) { c.AllowedSources = nil }}, wantCode: 403},
+		{name: "no allowed_sources at all, answered 403", opts: []serverOpts{func(c *Config) {
+			c.AllowedSources = nil
+			c.RejectUntrusted = Untrusted403
+		}}, wantCode: 403},
 		{name: "draining", prep: func(ts *testServer) { ts.Drain() }, wantCode: 503, retryAfter: "30"},
 		{name: "admit refuses", prep: func(ts *testServer) { ts.h.refuse(errors.New("max_concurrent_calls reached")) }, wantCode: 503, retryAfter: "5"},
 		{name: "no From", strip: "From", wantCode: 400},
@@ -199,7 +204,7 @@ func TestUnknownMethod(t *testing.T) {
 // again at once).
 func TestServeReleasesSockets(t *testing.T) {
 	addr := freeAddr(t)
-	s, err := NewServer(Config{Listen: addr, Logger: newTestLogger(t, 0)})
+	s, err := NewServer(Config{Listen: addr, Logger: newTestLogger(t, 0), AllowedSources: loopback()})
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
 	}
@@ -291,7 +296,7 @@ func rebind(t *testing.T, addr string) {
 // still return and release the port.
 func TestServeShutdownUnderLoad(t *testing.T) {
 	addr := freeAddr(t)
-	s, err := NewServer(Config{Listen: addr, Logger: newTestLogger(t, slog.LevelError)})
+	s, err := NewServer(Config{Listen: addr, Logger: newTestLogger(t, slog.LevelError), AllowedSources: loopback()})
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
 	}
