@@ -104,6 +104,34 @@ func (r *rawINVITE) await(id string, want int, d time.Duration) (int, string) {
 	return 0, ""
 }
 
+// awaitBody reads responses to dialog id until a 200 to the request with
+// CSeq cseq ("2 INVITE"), ACKs it, and returns its body ("" after d).
+func (r *rawINVITE) awaitBody(id, cseq string, d time.Duration) string {
+	r.t.Helper()
+	deadline := time.Now().Add(d)
+	buf := make([]byte, 65536)
+	for time.Now().Before(deadline) {
+		_ = r.c.SetReadDeadline(deadline)
+		n, _, err := r.c.ReadFrom(buf)
+		if err != nil {
+			return ""
+		}
+		m := parseSIP(string(buf[:n]))
+		if !strings.HasPrefix(m.Header("Call-ID"), id) || m.Header("CSeq") != cseq || m.Status != 200 {
+			continue
+		}
+		toTag := ""
+		if i := strings.Index(m.Header("To"), ";tag="); i >= 0 {
+			toTag = m.Header("To")[i:]
+		}
+		num, _, _ := strings.Cut(cseq, " ")
+		ack := strings.Replace(r.head("ACK", id, "", "x", "ACK", toTag), "CSeq: 1 ACK", "CSeq: "+num+" ACK", 1) + "Content-Length: 0\r\n\r\n"
+		_, _ = r.c.WriteTo([]byte(ack), r.to)
+		return m.Body
+	}
+	return ""
+}
+
 // cancel CANCELs the INVITE of dialog id.
 func (r *rawINVITE) cancel(id string) {
 	r.t.Helper()
