@@ -93,3 +93,16 @@ func OneLine(s string, limit int) string {
 	}
 	return b.String()
 }
+
+// Size writes a byte count: "512 bytes", "12 KiB", "3.4 MiB", "1.2 GiB".
+func Size(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

@@ -126,3 +126,11 @@ func FuzzOneLine(f *testing.F) {
 		}
 	})
 }
+
+func TestSize(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 bytes", 512: "512 bytes", 12 << 10: "12 KiB", 3584 << 10: "3.5 MiB", 5 << 30: "5.0 GiB"} {
+		if got := Size(n); got != want {
+			t.Errorf("Size(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -29,7 +29,7 @@ var allowed = map[string][]string{
 	"callflow":   {"number"},
 	"calls":      {"blob", "callflow", "store"},
 	"config":     {"callflow", "number"},
-	"storage":    {"metrics"},
+	"storage":    {"display", "metrics"},
 	// The call's path: SIP and media know nothing above them.
 	"sip":     nil,
 	"media/":  {"media/"},

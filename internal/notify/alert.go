@@ -165,14 +165,7 @@ func (n *Notifier) sendAlertEmail(ctx context.Context, a Alert, now time.Time) (
 	fmt.Fprintf(&body, "\n\nThis alert is sent at most once every %s.\n\n-- \ncallrec %s\n",
 		display.Duration(n.alertInterval), strings.TrimRight(e.cfg.PublicURL, "/"))
 	msg.SetBodyString(gomail.TypeTextPlain, body.String())
-	client, err := e.client()
-	if err != nil {
-		return "", &PermanentError{Err: fmt.Errorf("email: %w", err)}
-	}
-	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
-		return "", e.explain(ctx, err)
-	}
-	return strings.Join(e.to, ", "), nil
+	return e.send(ctx, msg)
 }
 
 // Alert implements Alerter: with no channel to the owner configured, it

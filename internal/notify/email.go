@@ -323,7 +323,11 @@ func (n *Notifier) sendEmail(ctx context.Context, m *message) (string, error) {
 	}
 	msg.SetBodyString(gomail.TypeTextPlain, text.String())
 	msg.AddAlternativeString(gomail.TypeTextHTML, html.String())
+	return e.send(ctx, msg)
+}
 
+// send delivers msg through the SMTP server and returns the recipients.
+func (e *emailSender) send(ctx context.Context, msg *gomail.Msg) (string, error) {
 	client, err := e.client()
 	if err != nil {
 		return "", &PermanentError{Err: fmt.Errorf("email: %w", err)}

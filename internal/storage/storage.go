@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/callrec/callrec/internal/display"
 	"github.com/callrec/callrec/internal/metrics"
 )
 
@@ -169,11 +170,11 @@ func (w *Watcher) Check() error {
 	r := w.last.Load()
 	switch {
 	case w.full(r):
-		return fmt.Errorf("the disk of data_dir is full (%s free of %s): new calls are connected without recording until there is room", size(r.free), size(r.total))
+		return fmt.Errorf("the disk of data_dir is full (%s free of %s): new calls are connected without recording until there is room", display.Size(int64(r.free)), display.Size(int64(r.total)))
 	case r.err != nil:
 		return r.err
 	case w.low(r):
-		return fmt.Errorf("%s free of %s on the disk of data_dir, below storage.min_free (%s): make room before recordings stop", size(r.free), size(r.total), size(w.minFree(r)))
+		return fmt.Errorf("%s free of %s on the disk of data_dir, below storage.min_free (%s): make room before recordings stop", display.Size(int64(r.free)), display.Size(int64(r.total)), display.Size(int64(w.minFree(r))))
 	}
 	return nil
 }
@@ -202,15 +203,4 @@ func IsNoSpace(err error) bool {
 	}
 	msg := err.Error()
 	return strings.Contains(msg, "disk is full") || strings.Contains(msg, "no space left on device")
-}
-
-// size writes a byte count for a person.
-func size(n uint64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%d KiB", n>>10)
 }

@@ -243,7 +243,7 @@ func (s *Server) loadAssets() error {
 		"when":   s.formatTime,
 		"clock":  display.ClockMillis,
 		"dur":    display.Duration,
-		"size":   formatSize,
+		"size":   display.Size,
 		"party":  display.Party,
 	}
 	s.pages = make(map[string]*template.Template)

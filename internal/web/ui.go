@@ -581,16 +581,6 @@ func (s *Server) formatTime(v any) string {
 	return t.In(s.loc).Format("Mon 2 Jan 2006, 15:04:05")
 }
 
-// formatSize shows a byte count.
-func formatSize(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.0f KB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
 
 // maxBulkDelete bounds the calls one bulk delete takes (a page of the
 // list).
