@@ -581,7 +581,6 @@ func (s *Server) formatTime(v any) string {
 	return t.In(s.loc).Format("Mon 2 Jan 2006, 15:04:05")
 }
 
-
 // maxBulkDelete bounds the calls one bulk delete takes (a page of the
 // list).
 const maxBulkDelete = pageSize
