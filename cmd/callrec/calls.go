@@ -221,6 +221,9 @@ func cmdCallsShow(ctx context.Context, id string, o showOptions, stdout io.Write
 		if sg.LastError != "" {
 			line += " — last error: " + sg.LastError
 		}
+		if sg.NextAttemptAt != nil {
+			line += " — next try at " + sg.NextAttemptAt.Local().Format("2006-01-02 15:04:05")
+		}
 		fmt.Fprintf(tw, "stage %s:\t%s\n", sg.Name, line)
 	}
 	return tw.Flush()

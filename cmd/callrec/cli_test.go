@@ -503,3 +503,40 @@ func TestPasswdCommand(t *testing.T) {
 		t.Errorf("short password: exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
 	}
 }
+
+// TestCallsShowStages: the text of calls show lists every stage with its
+// outputs, last error and next try.
+func TestCallsShowStages(t *testing.T) {
+	cfg := callsConfig(t, 1)
+	loaded, err := config.Load(cfg, os.Environ())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, _, err := app.OpenStores(ctx, loaded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)
+	for _, s := range []*store.Stage{
+		{CallID: "call-0", Name: "render", State: store.StageDone, Outputs: []string{"calls/call-0/report.docx", "calls/call-0/report.html"}},
+		{CallID: "call-0", Name: "notify", State: store.StageRetry, Attempts: 3, LastError: "connection refused", NextAttemptAt: &next},
+	} {
+		if err := st.SaveStage(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	code, stdout, stderr := runCLI("calls", "show", "call-0", "--config", cfg)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"calls/call-0/report.docx, calls/call-0/report.html",
+		"retry (attempt 3) — last error: connection refused — next try at " + next.Local().Format("2006-01-02 15:04:05"),
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("calls show lacks %q:\n%s", want, stdout)
+		}
+	}
+}
