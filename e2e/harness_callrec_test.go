@@ -147,8 +147,16 @@ func startCallrec(t *testing.T, cfg config, extraEnv ...string) *callrec {
 // test ends.
 func launchCallrec(t *testing.T, cfg config, cfgPath string, extraEnv []string) *callrec {
 	t.Helper()
+	return launchWrapped(t, cfg, cfgPath, extraEnv, nil)
+}
+
+// launchWrapped is launchCallrec with `callrec serve` run through the
+// command wrap (such as prlimit and its arguments), when not empty.
+func launchWrapped(t *testing.T, cfg config, cfgPath string, extraEnv, wrap []string) *callrec {
+	t.Helper()
 	c := &callrec{t: t, cfg: cfg, cfgPath: cfgPath, log: &syncBuffer{}, done: make(chan struct{})}
-	c.cmd = exec.Command(env.callrec, "serve", "--config", cfgPath)
+	argv := append(append([]string(nil), wrap...), env.callrec, "serve", "--config", cfgPath)
+	c.cmd = exec.Command(argv[0], argv[1:]...)
 	c.cmd.Env = append(cleanEnv(), extraEnv...)
 	c.cmd.Stdout = c.log
 	c.cmd.Stderr = c.log

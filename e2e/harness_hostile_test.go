@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,37 +36,7 @@ func startCallrecLimited(t *testing.T, cfg config, nofile int, extraEnv ...strin
 		t.Skip(msg)
 	}
 	path := writeConfig(t, &cfg)
-	c := &callrec{t: t, cfg: cfg, cfgPath: path, log: &syncBuffer{}, done: make(chan struct{})}
-	c.cmd = exec.Command(prlimit, fmt.Sprintf("--nofile=%d:%d", nofile, nofile), "--", env.callrec, "serve", "--config", path)
-	c.cmd.Env = append(cleanEnv(), extraEnv...)
-	c.cmd.Stdout = c.log
-	c.cmd.Stderr = c.log
-	c.cmd.Dir = filepath.Dir(path)
-	if err := c.cmd.Start(); err != nil {
-		t.Fatalf("start callrec under prlimit: %v", err)
-	}
-	go func() {
-		c.waitErr = c.cmd.Wait()
-		close(c.done)
-	}()
-	t.Cleanup(c.stop)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		conn, err := net.DialTimeout("tcp", c.SIPAddr(), 200*time.Millisecond)
-		if err == nil {
-			conn.Close()
-			return c
-		}
-		select {
-		case <-c.done:
-			t.Fatalf("callrec exited at start-up (%v); config:\n%s\nlog:\n%s", c.waitErr, mustRead(path), c.log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("callrec's SIP TCP port %s did not accept a connection within 10 s; log:\n%s", c.SIPAddr(), c.log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return launchWrapped(t, cfg, path, extraEnv, []string{prlimit, fmt.Sprintf("--nofile=%d:%d", nofile, nofile), "--"})
 }
 
 // setFileLimit sets the soft open-file limit of the running callrec
