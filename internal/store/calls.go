@@ -94,6 +94,9 @@ type Call struct {
 	RecordingDurationMS int64 `json:"recording_duration_ms"`
 	// Pauses lists the intervals the recording was paused.
 	Pauses []Span `json:"pauses"`
+	// Quality holds each leg's call-quality figures (from RTP and RTCP),
+	// set when the call ends; empty for a call without media.
+	Quality []LegQuality `json:"quality,omitempty"`
 	// RecordingFile is not stored: callers fill it in (for example with a
 	// download link) before presenting the call.
 	RecordingFile string `json:"recording_file"`
@@ -122,7 +125,7 @@ type ListOptions struct {
 // callColumns lists the columns in the order scanCall reads them.
 const callColumns = `id, direction, owner_number, party, service_number, started_at, answered_at, ended_at,
 	status, hangup_cause, sip_status, recording_state, recording_key, recording_duration_ms, pauses,
-	party_raw, party_name, updated_at`
+	party_raw, party_name, quality, updated_at`
 
 // validate checks the fields the database relies on and fills an empty
 // recording state and nil pauses.
@@ -174,11 +177,19 @@ func callArgs(c *Call) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode pauses: %w", err)
 	}
+	quality := c.Quality
+	if quality == nil {
+		quality = []LegQuality{}
+	}
+	qj, err := json.Marshal(quality)
+	if err != nil {
+		return nil, fmt.Errorf("encode quality: %w", err)
+	}
 	return []any{
 		c.Direction, c.OwnerNumber, c.Party, c.ServiceNumber,
 		c.StartedAt.UnixMilli(), nullMillis(c.AnsweredAt), nullMillis(c.EndedAt),
 		c.Status, c.HangupCause, c.SIPStatus, c.RecordingState, c.RecordingKey,
-		c.RecordingDurationMS, string(pj), c.PartyRaw, c.PartyName,
+		c.RecordingDurationMS, string(pj), c.PartyRaw, c.PartyName, string(qj),
 	}, nil
 }
 
@@ -219,7 +230,7 @@ func (s *Store) insertCall(ctx context.Context, db execer, c *Call) error {
 	updated := msUTC(s.now())
 	args = append(append([]any{c.ID}, args...), updated.UnixMilli())
 	if _, err := db.ExecContext(ctx, s.q(`INSERT INTO calls (`+callColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...); err != nil {
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...); err != nil {
 		return fmt.Errorf("insert call %s: %w", c.ID, err)
 	}
 	c.UpdatedAt = updated
@@ -259,7 +270,7 @@ func (s *Store) updateCall(ctx context.Context, db execer, c *Call) error {
 		direction = ?, owner_number = ?, party = ?, service_number = ?,
 		started_at = ?, answered_at = ?, ended_at = ?,
 		status = ?, hangup_cause = ?, sip_status = ?, recording_state = ?, recording_key = ?,
-		recording_duration_ms = ?, pauses = ?, party_raw = ?, party_name = ?, updated_at = ?
+		recording_duration_ms = ?, pauses = ?, party_raw = ?, party_name = ?, quality = ?, updated_at = ?
 		WHERE id = ?`), args...)
 	if err != nil {
 		return fmt.Errorf("update call %s: %w", c.ID, err)
@@ -412,11 +423,11 @@ func scanCall(r scanner) (*Call, error) {
 		c                Call
 		started, updated int64
 		answered, ended  sql.NullInt64
-		pauses           string
+		pauses, quality  string
 	)
 	if err := r.Scan(&c.ID, &c.Direction, &c.OwnerNumber, &c.Party, &c.ServiceNumber,
 		&started, &answered, &ended, &c.Status, &c.HangupCause, &c.SIPStatus,
-		&c.RecordingState, &c.RecordingKey, &c.RecordingDurationMS, &pauses, &c.PartyRaw, &c.PartyName, &updated); err != nil {
+		&c.RecordingState, &c.RecordingKey, &c.RecordingDurationMS, &pauses, &c.PartyRaw, &c.PartyName, &quality, &updated); err != nil {
 		return nil, err
 	}
 	c.StartedAt = fromMillis(started)
@@ -429,6 +440,12 @@ func scanCall(r scanner) (*Call, error) {
 	}
 	if c.Pauses == nil {
 		c.Pauses = []Span{}
+	}
+	if err := json.Unmarshal([]byte(quality), &c.Quality); err != nil {
+		return nil, fmt.Errorf("call %s: decode quality: %w", c.ID, err)
+	}
+	if len(c.Quality) == 0 {
+		c.Quality = nil
 	}
 	return &c, nil
 }

@@ -64,6 +64,8 @@ func migrations() []string {
 		ALTER TABLE calls ADD COLUMN party_name TEXT NOT NULL DEFAULT '';`,
 		// 6: when a stage that failed is tried next (NULL: no retry ahead).
 		`ALTER TABLE call_stages ADD COLUMN next_attempt_at BIGINT;`,
+		// 7: each leg's call-quality figures, as a JSON array.
+		`ALTER TABLE calls ADD COLUMN quality TEXT NOT NULL DEFAULT '[]';`,
 	}
 }
 

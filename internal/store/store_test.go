@@ -650,3 +650,33 @@ func testStageNextAttempt(t *testing.T, s *Store) {
 		t.Errorf("done stage %+v (%v), want no next attempt", got, err)
 	}
 }
+
+// TestQualityRoundTrip: each leg's quality figures are kept with the
+// call, and a call without them reads back with none.
+func TestQualityRoundTrip(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	c := newCall("q", 0)
+	c.Quality = []LegQuality{
+		{Leg: "owner", Codec: "G722", Encrypted: true, PacketsReceived: 2990, PacketsLost: 10, LossPercent: 0.33,
+			JitterMS: 4.5, MaxJitterMS: 12, RTTMS: 38, RFactor: 90.1, MOS: 4.3},
+		{Leg: "other", Codec: "PCMU", PacketsReceived: 3000, RFactor: 93.2, MOS: 4.41},
+	}
+	if err := s.InsertCall(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetCall(ctx, "q")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Quality) != 2 || got.Quality[0] != c.Quality[0] || got.Quality[1] != c.Quality[1] {
+		t.Fatalf("quality read back as %+v, want %+v", got.Quality, c.Quality)
+	}
+	plain := newCall("plain", time.Second)
+	if err := s.InsertCall(ctx, plain); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetCall(ctx, "plain"); got.Quality != nil {
+		t.Fatalf("a call without media has quality %+v", got.Quality)
+	}
+}
