@@ -34,6 +34,10 @@ type Metrics struct {
 	storageFree   prometheus.Gauge
 	storageTotal  prometheus.Gauge
 	storageLow    prometheus.Gauge
+	callMOS       *prometheus.HistogramVec
+	callLoss      *prometheus.HistogramVec
+	callJitter    *prometheus.HistogramVec
+	callRTT       *prometheus.HistogramVec
 }
 
 // Metric names, as exposed at /metrics.
@@ -50,6 +54,10 @@ const (
 	MetricStorageFree   = "callrec_storage_free_bytes"
 	MetricStorageTotal  = "callrec_storage_size_bytes"
 	MetricStorageLow    = "callrec_storage_low"
+	MetricCallMOS       = "callrec_call_mos"
+	MetricCallLoss      = "callrec_call_packet_loss_percent"
+	MetricCallJitter    = "callrec_call_jitter_seconds"
+	MetricCallRTT       = "callrec_call_rtt_seconds"
 )
 
 // New returns a Metrics with every callrec metric registered, plus
@@ -94,12 +102,33 @@ func New() *Metrics {
 	m.storageFree = prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricStorageFree, Help: "Free space on data_dir's file system."})
 	m.storageTotal = prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricStorageTotal, Help: "Size of data_dir's file system."})
 	m.storageLow = prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricStorageLow, Help: "1 while the free space is below storage.min_free or the disk is full."})
+	m.callMOS = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    MetricCallMOS,
+		Help:    "Estimated mean opinion score (ITU-T G.107 E-model, 1-4.5) of each call leg's received audio, by leg (owner, other).",
+		Buckets: []float64{1, 2, 2.5, 3, 3.5, 3.8, 4, 4.2, 4.3, 4.4, 4.5},
+	}, []string{"leg"})
+	m.callLoss = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    MetricCallLoss,
+		Help:    "Share of each call leg's RTP packets lost, in percent, by leg.",
+		Buckets: []float64{0, 0.1, 0.5, 1, 2, 3, 5, 10, 20, 50},
+	}, []string{"leg"})
+	m.callJitter = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    MetricCallJitter,
+		Help:    "Interarrival jitter (RFC 3550) of each call leg's RTP at the end of the call, by leg.",
+		Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2},
+	}, []string{"leg"})
+	m.callRTT = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    MetricCallRTT,
+		Help:    "Round-trip time measured with RTCP on each call leg that sent reports, by leg.",
+		Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1},
+	}, []string{"leg"})
 	active := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: MetricActiveCalls,
 		Help: "Calls in progress.",
 	}, m.active)
 	m.reg.MustRegister(
 		active, m.calls, m.rtpReceived, m.rtpLost, m.rtpSent, m.stageDuration, m.stageFailures, m.loginFailures, m.sipRejected, m.storageFree, m.storageTotal, m.storageLow,
+		m.callMOS, m.callLoss, m.callJitter, m.callRTT,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -212,5 +241,20 @@ func (m *Metrics) SetStorage(free, total uint64, low bool) {
 		m.storageLow.Set(1)
 	} else {
 		m.storageLow.Set(0)
+	}
+}
+
+// CallQuality records one call leg's quality figures at the end of the
+// call: its MOS estimate, loss (percent), jitter and round-trip time
+// (milliseconds; rttMS 0 means unknown and is not observed).
+func (m *Metrics) CallQuality(leg string, mos, lossPercent, jitterMS, rttMS float64) {
+	if m == nil {
+		return
+	}
+	m.callMOS.WithLabelValues(leg).Observe(mos)
+	m.callLoss.WithLabelValues(leg).Observe(lossPercent)
+	m.callJitter.WithLabelValues(leg).Observe(jitterMS / 1000)
+	if rttMS > 0 {
+		m.callRTT.WithLabelValues(leg).Observe(rttMS / 1000)
 	}
 }
