@@ -242,3 +242,23 @@ func TestStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestQualitySummary(t *testing.T) {
+	q := store.LegQuality{Leg: "owner", Codec: "PCMU", Encrypted: true, PacketsReceived: 2991, PacketsLost: 9,
+		LossPercent: 0.3, JitterMS: 2.14, RTTMS: 38, MOS: 4.41}
+	if got, want := QualitySummary(q), "MOS 4.4 (excellent); G.711 µ-law, SRTP; 0.3 % of 3000 packets lost; jitter 2.1 ms; round trip 38 ms"; got != want {
+		t.Errorf("QualitySummary = %q, want %q", got, want)
+	}
+	q = store.LegQuality{Leg: "other", Codec: "G722", PacketsReceived: 100, MOS: 2.2}
+	if got, want := QualitySummary(q), "MOS 2.2 (bad); G.722 (wideband); 0 % of 100 packets lost; jitter 0 ms"; got != want {
+		t.Errorf("QualitySummary = %q, want %q", got, want)
+	}
+	if QualityWho(q) != "Other party" {
+		t.Errorf("QualityWho(other) = %q", QualityWho(q))
+	}
+	for mos, want := range map[float64]string{4.5: "excellent", 4.1: "good", 3.7: "fair", 3.2: "poor", 1: "bad"} {
+		if got := QualityRating(mos); got != want {
+			t.Errorf("QualityRating(%v) = %q, want %q", mos, got, want)
+		}
+	}
+}

@@ -730,6 +730,17 @@ func (m *model) buildSummary(call *store.Call, doc *transcript.Document, opt Opt
 	}
 	add("Duration", m.durationText(call))
 	add("Recording", m.recordingText(call, opt.Location))
+	if len(call.Quality) > 0 {
+		lines := make([]string, 0, len(call.Quality))
+		for _, q := range call.Quality {
+			who := m.Names[other]
+			if q.Leg == "owner" {
+				who = m.Names[owner]
+			}
+			lines = append(lines, who+": "+calls.QualitySummary(q))
+		}
+		add("Call quality", strings.Join(lines, ". "))
+	}
 	add("Transcription", transcriptionText(doc))
 	if m.Words > 0 {
 		var sum float64

@@ -425,3 +425,33 @@ func TestRenderCancelled(t *testing.T) {
 		t.Error("Render(nil document) did not fail")
 	}
 }
+
+// TestCallQualityInSummary: the report's summary has a "Call quality"
+// line naming each leg with its figures, and none for a call without
+// them.
+func TestCallQualityInSummary(t *testing.T) {
+	doc := &transcript.Document{}
+	call := CallFromDocument(doc)
+	call.Quality = []store.LegQuality{
+		{Leg: "owner", Codec: "G722", PacketsReceived: 1000, MOS: 4.4},
+		{Leg: "other", Codec: "PCMA", PacketsReceived: 950, PacketsLost: 50, LossPercent: 5, JitterMS: 20, MOS: 2.6},
+	}
+	m := buildModel(call, doc, New(Options{OwnerName: "Ada"}).opt)
+	var got string
+	for _, f := range m.Summary {
+		if f.Label == "Call quality" {
+			got = f.Value
+		}
+	}
+	want := "Ada: MOS 4.4 (excellent); G.722 (wideband); 0 % of 1000 packets lost; jitter 0 ms. " +
+		"Other party: MOS 2.6 (bad); G.711 A-law; 5 % of 1000 packets lost; jitter 20 ms"
+	if got != want {
+		t.Errorf("Call quality = %q\nwant %q", got, want)
+	}
+	call.Quality = nil
+	for _, f := range buildModel(call, doc, New(Options{}).opt).Summary {
+		if f.Label == "Call quality" {
+			t.Errorf("a call without quality figures has %q", f.Value)
+		}
+	}
+}

@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/callrec/callrec/internal/blob"
+	"github.com/callrec/callrec/internal/calls"
 	"github.com/callrec/callrec/internal/display"
 	"github.com/callrec/callrec/internal/metrics"
 	"github.com/callrec/callrec/internal/password"
@@ -239,12 +240,14 @@ func (s *Server) loadAssets() error {
 	s.version = hex.EncodeToString(h.Sum(nil))[:12]
 
 	funcs := template.FuncMap{
-		"static": func(name string) string { return "/static/" + name + "?v=" + s.version },
-		"when":   s.formatTime,
-		"clock":  display.ClockMillis,
-		"dur":    display.Duration,
-		"size":   display.Size,
-		"party":  display.Party,
+		"static":  func(name string) string { return "/static/" + name + "?v=" + s.version },
+		"when":    s.formatTime,
+		"clock":   display.ClockMillis,
+		"dur":     display.Duration,
+		"quality": func(q store.LegQuality) string { return calls.QualitySummary(q) },
+		"who":     func(q store.LegQuality) string { return calls.QualityWho(q) },
+		"size":    display.Size,
+		"party":   display.Party,
 	}
 	s.pages = make(map[string]*template.Template)
 	for _, name := range []string{"login", "setup", "calls", "call", "delete", "bulkdelete", "error"} {
