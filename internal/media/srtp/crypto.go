@@ -23,7 +23,9 @@ type Crypto struct {
 	// Key is the master key followed by the master salt.
 	Key []byte
 	// Lifetime is the key's lifetime in packets as written ("2^31",
-	// "1048576"), or empty when the line gives none.
+	// "1048576"), or empty when the line gives none. It is carried, not
+	// enforced: a Session stops only at SRTP's own limits (2^48 RTP and
+	// 2^31 RTCP packets), far beyond any call.
 	Lifetime string
 	// MKI is the master key identifier and its length in bytes ("1:4"),
 	// or empty. ParseCrypto refuses lines that carry one.
