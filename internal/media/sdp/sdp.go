@@ -1,7 +1,9 @@
 // Package sdp reads SDP offers and answers (RFC 4566, RFC 3264) for one
 // audio stream, negotiates a codec, and builds callrec's own offers and
-// answers. It wraps github.com/pion/sdp/v3 and keeps to what a plain RTP/AVP
-// G.711 endpoint needs.
+// answers. It wraps github.com/pion/sdp/v3 and keeps to what a G.711
+// endpoint needs: plain RTP/AVP, or SRTP keyed in the SDP itself (SDES,
+// RFC 4568: RTP/SAVP with a=crypto lines, which this package carries as
+// text; internal/media/srtp reads them).
 package sdp
 
 import (
@@ -58,13 +60,36 @@ type Description struct {
 	Direction string
 	// Ptime is the a=ptime packet duration in milliseconds, 0 if absent.
 	Ptime int
+	// Proto is the transport of the m= line: RTP/AVP, RTP/AVPF, RTP/SAVP
+	// or RTP/SAVPF.
+	Proto string
+	// Crypto are the values of the audio stream's a=crypto attributes
+	// (the text after "a=crypto:"), in the peer's order of preference.
+	// An RTP/SAVP stream has at least one; an RTP/AVP stream may carry
+	// some too (opportunistic SRTP, RFC 8643), which a plain RTP answer
+	// ignores.
+	Crypto []string
+	// RTCPMux is true when the peer offers RTCP on the RTP port
+	// (a=rtcp-mux, RFC 5761).
+	RTCPMux bool
+	// RTCPPort is the port of the a=rtcp attribute (RFC 3605), or 0 when
+	// absent or unreadable: then RTCP is on the RTP port + 1 (or on the
+	// RTP port itself with RTCPMux).
+	RTCPPort int
+}
+
+// Encrypted reports whether the audio stream is SRTP (RTP/SAVP or
+// RTP/SAVPF): its packets are protected with the keys in Crypto.
+func (d *Description) Encrypted() bool {
+	return strings.Contains(d.Proto, "SAVP")
 }
 
 // Parse reads an SDP body and describes its first audio stream. It reports
 // a clear error for a body that is not SDP, one without an audio stream,
 // a rejected stream (port 0), a missing or unparsable connection address,
-// and a transport other than plain RTP (RTP/AVP or RTP/AVPF), such as
-// encrypted RTP/SAVP.
+// a transport other than RTP/AVP, RTP/AVPF, RTP/SAVP or RTP/SAVPF (DTLS-SRTP,
+// UDP/TLS/RTP/SAVPF, among them), and an RTP/SAVP stream without an
+// a=crypto line.
 func Parse(body []byte) (*Description, error) {
 	text, err := normalize(body)
 	if err != nil {
@@ -88,12 +113,8 @@ func Parse(body []byte) (*Description, error) {
 		return nil, errors.New("audio stream rejected (port 0)")
 	}
 	proto := strings.Join(md.MediaName.Protos, "/")
-	switch {
-	case proto == "RTP/AVP" || proto == "RTP/AVPF":
-	case strings.Contains(proto, "SAVP"):
-		return nil, fmt.Errorf("encrypted media (%s) is not supported; offer plain RTP/AVP", proto)
-	default:
-		return nil, fmt.Errorf("unsupported audio transport %s; only RTP/AVP is supported", proto)
+	if err := checkProto(proto); err != nil {
+		return nil, err
 	}
 
 	addr, err := connectionAddress(sd.ConnectionInformation, md.ConnectionInformation)
@@ -106,6 +127,22 @@ func Parse(body []byte) (*Description, error) {
 		TelephoneEvent: -1,
 		Direction:      direction(sd.Attributes, md.Attributes),
 		Ptime:          ptime(sd.Attributes, md.Attributes),
+		Proto:          proto,
+	}
+	for _, a := range md.Attributes {
+		switch a.Key {
+		case "crypto":
+			d.Crypto = append(d.Crypto, strings.TrimSpace(a.Value))
+		case "rtcp-mux":
+			d.RTCPMux = true
+		case "rtcp":
+			if d.RTCPPort == 0 {
+				d.RTCPPort = rtcpPort(a.Value)
+			}
+		}
+	}
+	if d.Encrypted() && len(d.Crypto) == 0 {
+		return nil, fmt.Errorf("%s audio stream has no a=crypto line: SRTP keys must be offered in the SDP (SDES, RFC 4568)", proto)
 	}
 
 	rtpmaps := make(map[uint8]Codec, len(md.Attributes))
@@ -142,6 +179,33 @@ func Parse(body []byte) (*Description, error) {
 		d.Codecs = append(d.Codecs, c)
 	}
 	return d, nil
+}
+
+// checkProto accepts the RTP transports callrec speaks and explains the
+// others.
+func checkProto(proto string) error {
+	switch proto {
+	case "RTP/AVP", "RTP/AVPF", "RTP/SAVP", "RTP/SAVPF":
+		return nil
+	}
+	if strings.Contains(proto, "TLS/") && strings.Contains(proto, "SAVP") {
+		return fmt.Errorf("DTLS-SRTP (%s) is not supported; offer SRTP with SDES keys (RTP/SAVP with a=crypto) or plain RTP/AVP", proto)
+	}
+	return fmt.Errorf("unsupported audio transport %s; RTP/AVP and SDES-keyed RTP/SAVP are supported", proto)
+}
+
+// rtcpPort reads the port of an a=rtcp value ("<port> [<nettype>
+// <addrtype> <address>]"), or returns 0 when it is not a port.
+func rtcpPort(v string) int {
+	fields := strings.Fields(v)
+	if len(fields) == 0 {
+		return 0
+	}
+	port, err := strconv.Atoi(fields[0])
+	if err != nil || port < 1 || port > 65535 {
+		return 0
+	}
+	return port
 }
 
 // normalize checks that body looks like SDP and tidies it for the strict
@@ -356,11 +420,21 @@ type Local struct {
 	// Direction is sendrecv (the default when empty), sendonly, recvonly
 	// or inactive.
 	Direction string
+	// Proto is the transport: RTP/AVP (the default when empty),
+	// RTP/AVPF, RTP/SAVP or RTP/SAVPF. An answer uses the offer's.
+	Proto string
+	// Crypto are a=crypto values (the text after "a=crypto:"), written in
+	// order. RTP/SAVP needs at least one: an offer lists one per suite,
+	// an answer the one it accepts with callrec's key.
+	Crypto []string
+	// RTCPMux writes a=rtcp-mux: RTCP on the RTP port (RFC 5761).
+	RTCPMux bool
 }
 
-// Build returns the SDP for l: one RTP/AVP audio stream with an rtpmap for
-// every codec, telephone-event with "a=fmtp:<pt> 0-16" when requested,
-// a=ptime:20 and the direction.
+// Build returns the SDP for l: one audio stream with an rtpmap for every
+// codec, telephone-event with "a=fmtp:<pt> 0-16" when requested,
+// a=ptime:20, the direction, a=rtcp-mux when asked for and the a=crypto
+// lines.
 func Build(l Local) ([]byte, error) {
 	ip, err := netip.ParseAddr(l.Address)
 	if err != nil {
@@ -390,6 +464,23 @@ func Build(l Local) ([]byte, error) {
 	}
 	if l.TelephoneEvent < -1 || l.TelephoneEvent > 127 {
 		return nil, fmt.Errorf("build SDP: telephone-event payload type %d: want 0-127, or -1 for none", l.TelephoneEvent)
+	}
+	proto := l.Proto
+	if proto == "" {
+		proto = "RTP/AVP"
+	}
+	switch proto {
+	case "RTP/AVP", "RTP/AVPF", "RTP/SAVP", "RTP/SAVPF":
+	default:
+		return nil, fmt.Errorf("build SDP: transport %q: want RTP/AVP, RTP/AVPF, RTP/SAVP or RTP/SAVPF", l.Proto)
+	}
+	if strings.Contains(proto, "SAVP") && len(l.Crypto) == 0 {
+		return nil, fmt.Errorf("build SDP: %s needs an a=crypto line with the key", proto)
+	}
+	for _, c := range l.Crypto {
+		if !validAttributeValue(c) {
+			return nil, fmt.Errorf("build SDP: crypto value %q is empty or holds a character that is not printable ASCII", c)
+		}
 	}
 
 	var used [128]bool
@@ -424,6 +515,12 @@ func Build(l Local) ([]byte, error) {
 			pion.NewAttribute("fmtp", pt+" 0-16"))
 	}
 	attrs = append(attrs, pion.NewAttribute("ptime", "20"), pion.NewPropertyAttribute(dir))
+	if l.RTCPMux {
+		attrs = append(attrs, pion.NewPropertyAttribute("rtcp-mux"))
+	}
+	for _, c := range l.Crypto {
+		attrs = append(attrs, pion.NewAttribute("crypto", c))
+	}
 
 	addr := ip.String()
 	sd := pion.SessionDescription{
@@ -446,7 +543,7 @@ func Build(l Local) ([]byte, error) {
 			MediaName: pion.MediaName{
 				Media:   "audio",
 				Port:    pion.RangedPort{Value: l.Port},
-				Protos:  []string{"RTP", "AVP"},
+				Protos:  strings.Split(proto, "/"),
 				Formats: formats,
 			},
 			Attributes: attrs,
@@ -468,6 +565,21 @@ func validName(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c <= ' ' || c == '/' || c == 0x7F {
+			return false
+		}
+	}
+	return true
+}
+
+// validAttributeValue reports whether s can be an attribute value: not
+// empty, printable ASCII and spaces only, so that it cannot end the line
+// and start another.
+func validAttributeValue(s string) bool {
+	if strings.TrimSpace(s) == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c > '~' {
 			return false
 		}
 	}

@@ -3,6 +3,7 @@ package sdp
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -172,60 +173,60 @@ func TestParse(t *testing.T) {
 		want Description
 	}{
 		{"SIPp default", crlf(sippOffer), Description{
-			Address: "127.0.0.1", Port: 6000,
+			Proto: "RTP/AVP", Address: "127.0.0.1", Port: 6000,
 			Codecs:         []Codec{{0, "PCMU", 8000}},
 			TelephoneEvent: -1, Direction: "sendrecv",
 		}},
 		{"Linphone with many codecs", crlf(linphoneOffer), Description{
-			Address: "192.168.1.20", Port: 7078,
+			Proto: "RTP/AVP", Address: "192.168.1.20", Port: 7078,
 			Codecs: []Codec{
 				{96, "opus", 48000}, {97, "speex", 16000}, {98, "speex", 8000},
 				{0, "PCMU", 8000}, {8, "PCMA", 8000}, {18, "G729", 8000},
 			},
-			TelephoneEvent: 100, Direction: "sendrecv",
+			TelephoneEvent: 100, Direction: "sendrecv", RTCPPort: 7079,
 		}},
 		{"Asterisk", crlf(asteriskOffer), Description{
-			Address: "203.0.113.5", Port: 12000,
+			Proto: "RTP/AVP", Address: "203.0.113.5", Port: 12000,
 			Codecs:         []Codec{{8, "PCMA", 8000}, {0, "PCMU", 8000}, {3, "GSM", 8000}},
 			TelephoneEvent: 101, Direction: "sendrecv", Ptime: 20,
 		}},
 		{"PCMA only, telephone-event 96", crlf(pcmaOnly), Description{
-			Address: "198.51.100.7", Port: 30000,
+			Proto: "RTP/AVP", Address: "198.51.100.7", Port: 30000,
 			Codecs:         []Codec{{8, "PCMA", 8000}},
 			TelephoneEvent: 96, Direction: "sendrecv", Ptime: 30,
 		}},
 		{"media-level c= overrides session", crlf(mediaLevelC), Description{
-			Address: "192.0.2.44", Port: 40000,
+			Proto: "RTP/AVP", Address: "192.0.2.44", Port: 40000,
 			Codecs:         []Codec{{0, "PCMU", 8000}, {8, "PCMA", 8000}},
 			TelephoneEvent: -1, Direction: "sendonly",
 		}},
 		{"IPv6", crlf(ipv6Offer), Description{
-			Address: "2001:db8::10", Port: 50000,
+			Proto: "RTP/AVP", Address: "2001:db8::10", Port: 50000,
 			Codecs:         []Codec{{0, "PCMU", 8000}, {8, "PCMA", 8000}},
 			TelephoneEvent: 100, Direction: "sendrecv",
 		}},
 		{"static payload types without rtpmap", crlf(noRtpmap), Description{
-			Address: "192.0.2.9", Port: 4000,
+			Proto: "RTP/AVP", Address: "192.0.2.9", Port: 4000,
 			Codecs:         []Codec{{0, "PCMU", 8000}, {8, "PCMA", 8000}, {13, "CN", 8000}},
 			TelephoneEvent: 101, Direction: "sendrecv",
 		}},
 		{"hold with 0.0.0.0 and session-level direction", crlf(holdOffer), Description{
-			Address: "0.0.0.0", Port: 4000,
+			Proto: "RTP/AVP", Address: "0.0.0.0", Port: 4000,
 			Codecs:         []Codec{{0, "PCMU", 8000}},
 			TelephoneEvent: -1, Direction: "recvonly", Ptime: 20,
 		}},
 		{"T.38 image stream ignored", crlf(t38ReInvite), Description{
-			Address: "192.0.2.9", Port: 4000,
+			Proto: "RTP/AVP", Address: "192.0.2.9", Port: 4000,
 			Codecs:         []Codec{{8, "PCMA", 8000}},
 			TelephoneEvent: -1, Direction: "sendrecv",
 		}},
 		{"first audio stream after video, AVPF", crlf(videoFirst), Description{
-			Address: "192.0.2.9", Port: 4000,
+			Proto: "RTP/AVPF", Address: "192.0.2.9", Port: 4000,
 			Codecs:         []Codec{{0, "PCMU", 8000}},
 			TelephoneEvent: 96, Direction: "sendrecv",
 		}},
 		{"LF line endings, trailing space, no final newline", []byte(strings.TrimSpace(asteriskOffer) + "  "), Description{
-			Address: "203.0.113.5", Port: 12000,
+			Proto: "RTP/AVP", Address: "203.0.113.5", Port: 12000,
 			Codecs:         []Codec{{8, "PCMA", 8000}, {0, "PCMU", 8000}, {3, "GSM", 8000}},
 			TelephoneEvent: 101, Direction: "sendrecv", Ptime: 20,
 		}},
@@ -242,7 +243,7 @@ a=rtpmap:101 TELEPHONE-EVENT/8000
 a=rtpmap:102 telephone-event/8000
 a=ptime:20.5
 `), Description{
-			Address: "192.0.2.1", Port: 4000,
+			Proto: "RTP/AVP", Address: "192.0.2.1", Port: 4000,
 			Codecs:         []Codec{{0, "PCMU", 8000}, {110, "", 0}, {111, "", 0}, {112, "AMR-WB", 16000}},
 			TelephoneEvent: 101, Direction: "sendrecv", Ptime: 20,
 		}},
@@ -315,15 +316,23 @@ c=IN IP4 media.example.com
 t=0 0
 m=audio 4000 RTP/AVP 0
 `, `unparsable connection address "media.example.com"`},
-		{"SRTP", `
+		{"SRTP without keys", `
 v=0
 o=- 1 1 IN IP4 192.0.2.1
 s=-
 c=IN IP4 192.0.2.1
 t=0 0
 m=audio 4000 RTP/SAVP 0
+`, "RTP/SAVP audio stream has no a=crypto line: SRTP keys must be offered in the SDP (SDES, RFC 4568)"},
+		{"SRTP with a session-level key only", `
+v=0
+o=- 1 1 IN IP4 192.0.2.1
+s=-
+c=IN IP4 192.0.2.1
+t=0 0
 a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz
-`, "encrypted media (RTP/SAVP) is not supported"},
+m=audio 4000 RTP/SAVPF 0
+`, "RTP/SAVPF audio stream has no a=crypto line"},
 		{"WebRTC", `
 v=0
 o=- 1 1 IN IP4 192.0.2.1
@@ -331,7 +340,18 @@ s=-
 c=IN IP4 192.0.2.1
 t=0 0
 m=audio 9 UDP/TLS/RTP/SAVPF 111
-`, "encrypted media (UDP/TLS/RTP/SAVPF) is not supported"},
+a=fingerprint:sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:3E:6C:FD:B6:1A:10:D2:62:A7:6B:BB:2A
+a=setup:actpass
+`, "DTLS-SRTP (UDP/TLS/RTP/SAVPF) is not supported; offer SRTP with SDES keys (RTP/SAVP with a=crypto) or plain RTP/AVP"},
+		{"DTLS-SRTP without feedback", `
+v=0
+o=- 1 1 IN IP4 192.0.2.1
+s=-
+c=IN IP4 192.0.2.1
+t=0 0
+m=audio 9 UDP/TLS/RTP/SAVP 0
+a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz
+`, "DTLS-SRTP (UDP/TLS/RTP/SAVP) is not supported"},
 		{"RTP over TCP", `
 v=0
 o=- 1 1 IN IP4 192.0.2.1
@@ -339,7 +359,7 @@ s=-
 c=IN IP4 192.0.2.1
 t=0 0
 m=audio 9 TCP/RTP/AVP 0
-`, "unsupported audio transport TCP/RTP/AVP"},
+`, "unsupported audio transport TCP/RTP/AVP; RTP/AVP and SDES-keyed RTP/SAVP are supported"},
 		{"bad payload type", `
 v=0
 o=- 1 1 IN IP4 192.0.2.1
@@ -522,7 +542,8 @@ func TestBuildParseRoundTrip(t *testing.T) {
 			dir = SendRecv
 		}
 		addr := strings.TrimPrefix(l.Address, "::ffff:")
-		want := Description{Address: addr, Port: l.Port, Codecs: l.Codecs, TelephoneEvent: l.TelephoneEvent, Direction: dir, Ptime: 20}
+		want := Description{Address: addr, Port: l.Port, Codecs: l.Codecs, TelephoneEvent: l.TelephoneEvent, Direction: dir, Ptime: 20,
+			Proto: "RTP/AVP"}
 		if !reflect.DeepEqual(*d, want) {
 			t.Errorf("round trip:\n got %+v\nwant %+v", *d, want)
 		}
@@ -556,7 +577,8 @@ func TestOfferAnswer(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{sippOffer, linphoneOffer, asteriskOffer, pcmaOnly, noCommon, mediaLevelC, ipv6Offer, noRtpmap, holdOffer, t38ReInvite, videoFirst} {
+	for _, s := range []string{sippOffer, linphoneOffer, asteriskOffer, pcmaOnly, noCommon, mediaLevelC, ipv6Offer, noRtpmap, holdOffer, t38ReInvite, videoFirst,
+		sdesOffer, sdesFeedbackOffer, opportunisticOffer} {
 		f.Add(crlf(s))
 	}
 	f.Add([]byte("v=0\nm=audio 1 RTP/AVP 0\n"))
@@ -574,6 +596,12 @@ func FuzzParse(f *testing.F) {
 		default:
 			t.Fatalf("direction %q", d.Direction)
 		}
+		if d.Encrypted() && len(d.Crypto) == 0 {
+			t.Fatalf("accepted %s without a=crypto", d.Proto)
+		}
+		if d.RTCPPort < 0 || d.RTCPPort > 65535 {
+			t.Fatalf("RTCP port %d", d.RTCPPort)
+		}
 		sel, err := Negotiate(d, []string{"PCMU", "PCMA"})
 		if err != nil {
 			if !errors.Is(err, ErrNoCommonCodec) {
@@ -584,8 +612,20 @@ func FuzzParse(f *testing.F) {
 		if sel.Codec.ClockRate != 8000 {
 			t.Fatalf("selected %+v", sel)
 		}
-		// An answer to any acceptable offer parses back to the selection.
-		ans, err := Build(Local{Address: d.Address, Port: d.Port, Codecs: []Codec{sel.Codec}, TelephoneEvent: sel.TelephoneEvent})
+		// An answer to any acceptable offer parses back to the selection,
+		// with the offer's transport and (written back as they came, where
+		// they can be) its keys.
+		var keys []string
+		for _, c := range d.Crypto {
+			if validAttributeValue(c) {
+				keys = append(keys, c)
+			}
+		}
+		if d.Encrypted() && len(keys) == 0 {
+			return // only keys that cannot be written back
+		}
+		ans, err := Build(Local{Address: d.Address, Port: d.Port, Codecs: []Codec{sel.Codec}, TelephoneEvent: sel.TelephoneEvent,
+			Proto: d.Proto, Crypto: keys, RTCPMux: d.RTCPMux})
 		if err != nil {
 			if strings.Contains(d.Address, "%") {
 				return // zoned IPv6 address: Build refuses it
@@ -598,6 +638,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if back.Codecs[0] != sel.Codec || back.TelephoneEvent != sel.TelephoneEvent {
 			t.Fatalf("answer round trip: %+v vs %+v", back, sel)
+		}
+		if back.Proto != d.Proto || !slices.Equal(back.Crypto, keys) || back.RTCPMux != d.RTCPMux {
+			t.Fatalf("answer round trip: %s %q mux %v; want %s %q mux %v", back.Proto, back.Crypto, back.RTCPMux, d.Proto, keys, d.RTCPMux)
 		}
 	})
 }
