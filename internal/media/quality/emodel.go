@@ -48,7 +48,8 @@ const (
 // Ie_eff = Ie + (95 - Ie) Ppl / (Ppl/BurstR + Bpl) for the loss percentage
 // Ppl with random loss (BurstR 1) and the codec's Ie and Bpl (see the codec
 // notes on codecImpairment: G.711 and G.722 both Ie 0, Bpl 4.3). The MOS is
-// 1 for R < 0, 4.5 for R > 100, else 1 + 0.035 R + 7e-6 R (R - 60)(100 - R).
+// 1 for R < 0, 4.5 for R > 100, else 1 + 0.035 R + 7e-6 R (R - 60)(100 - R)
+// (and at least 1).
 // Negative or NaN delays and losses are taken as 0, losses above 100 as 100.
 func EModel(codec string, oneWayDelayMS, lossPercent float64) (r, mos float64) {
 	d := clean(oneWayDelayMS)
@@ -65,7 +66,8 @@ func EModel(codec string, oneWayDelayMS, lossPercent float64) (r, mos float64) {
 }
 
 // MOS converts an E-model rating R to the mean opinion score (G.107
-// Annex B).
+// Annex B). The polynomial dips below 1 for R under about 6.5; the score
+// never does.
 func MOS(r float64) float64 {
 	switch {
 	case r < 0:
@@ -73,7 +75,7 @@ func MOS(r float64) float64 {
 	case r > 100:
 		return 4.5
 	default:
-		return 1 + 0.035*r + 7e-6*r*(r-60)*(100-r)
+		return max(1, 1+0.035*r+7e-6*r*(r-60)*(100-r))
 	}
 }
 
