@@ -1,0 +1,306 @@
+package dtmf
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// frequencies returns the DTMF frequencies (ITU-T Q.23) in Hz: four rows
+// (the low group) and four columns (the high group).
+func frequencies() (rows, columns [4]float64) {
+	return [4]float64{697, 770, 852, 941}, [4]float64{1209, 1336, 1477, 1633}
+}
+
+// keys lists the digits by row*4 + column.
+const keys = "123A456B789C*0#D"
+
+// Detection parameters. Times are in analysis windows: a window of about
+// 12.8 ms (102 samples at 8 kHz, 205 at 16 kHz, a resolution of 78 Hz that
+// separates neighbouring DTMF tones, 73 Hz apart at the closest) is
+// analysed every half window (about 6.4 ms).
+const (
+	// pressWindows consecutive windows showing one digit make a press:
+	// a tone of 40 ms always fills four whole windows, one of 20 ms at
+	// most two (a window less than about 60 % filled fails the dominance
+	// test), so 20 ms is never a press.
+	pressWindows = 4
+	// releaseWindows consecutive windows without the digit end a press:
+	// a drop-out shorter than 20 ms touches at most six windows, so it
+	// stays one press; a pause of 40 ms ends it (windows holding less
+	// than about 60 % of tone fail, as above).
+	releaseWindows = 7
+
+	// minToneLevelDBm0 is the weakest tone (each of the pair) detected.
+	minToneLevelDBm0 = -30
+	// normalTwistDB is how much the row tone may exceed the column tone
+	// (lines lose more of the high group), reverseTwistDB the other way.
+	normalTwistDB  = 8
+	reverseTwistDB = 4
+	// dominanceDB is how far each tone must exceed the others of its
+	// group.
+	dominanceDB = 8
+	// minToneShare is the share of the window's energy the two tones must
+	// hold: speech and music spread theirs (the talk-off check).
+	minToneShare = 0.7
+	// probeOffset places two probes at ±5 % around each nominal frequency;
+	// the tone must be stronger at its nominal frequency than at both, so
+	// only tones within about ±2.5 % pass (Q.24: accept ±1.5 %, reject
+	// ±3.5 %).
+	probeOffset = 0.05
+)
+
+// zeroDBm0Peak is the peak of a 0 dBm0 sine in 16-bit linear PCM: G.711's
+// full scale (32 124 after decoding µ-law) is +3.17 dBm0.
+const zeroDBm0Peak = 22300
+
+// ToneLevelDBm0 is the level of each of the two frequencies Tone makes: the
+// pair sums to about -4 dBm0, a peak of about 19 900, without clipping.
+const ToneLevelDBm0 = -7
+
+// maxTone is the longest tone Tone makes.
+const maxTone = time.Minute
+
+// maxWindow is the analysis window at the highest sample rate.
+const maxWindow = 205
+
+// goertzel holds the coefficient of one frequency.
+type goertzel struct{ coeff float64 }
+
+func newGoertzel(frequency float64, sampleRate int) goertzel {
+	return goertzel{coeff: 2 * math.Cos(2*math.Pi*frequency/float64(sampleRate))}
+}
+
+// Detector finds DTMF digits in linear PCM (ITU-T Q.23/Q.24 tones) with the
+// Goertzel algorithm. It keeps the last window of samples in a fixed
+// buffer, so Push never allocates. A Detector is not safe for concurrent
+// use: one goroutine (a stream's receive side) owns it.
+type Detector struct {
+	window int // samples analysed at once
+	hop    int // samples between analyses
+
+	rows, columns [4]goertzel
+	// probes are below and above each row and column frequency.
+	rowProbes, columnProbes [4][2]goertzel
+
+	minToneMeanSquare float64
+
+	ring   [maxWindow]float64
+	next   int // where the next sample goes in ring[:window]
+	filled int // samples in the ring, up to window
+	since  int // samples since the last analysis
+
+	candidate byte // the digit the latest windows show, 0 for none
+	hits      int  // consecutive windows showing candidate
+	pressed   byte // the digit of the press under way, 0 for none
+	misses    int  // consecutive windows without pressed
+}
+
+// NewDetector returns a detector for samples at sampleRate, 8000 or 16000.
+func NewDetector(sampleRate int) (*Detector, error) {
+	var window int
+	switch sampleRate {
+	case 8000:
+		window = 102
+	case 16000:
+		window = maxWindow
+	default:
+		return nil, fmt.Errorf("dtmf detector: sample rate %d not supported (use 8000 or 16000)", sampleRate)
+	}
+	d := &Detector{window: window, hop: window / 2}
+	rowFrequencies, columnFrequencies := frequencies()
+	for i := range 4 {
+		d.rows[i] = newGoertzel(rowFrequencies[i], sampleRate)
+		d.columns[i] = newGoertzel(columnFrequencies[i], sampleRate)
+		d.rowProbes[i] = [2]goertzel{
+			newGoertzel(rowFrequencies[i]*(1-probeOffset), sampleRate),
+			newGoertzel(rowFrequencies[i]*(1+probeOffset), sampleRate),
+		}
+		d.columnProbes[i] = [2]goertzel{
+			newGoertzel(columnFrequencies[i]*(1-probeOffset), sampleRate),
+			newGoertzel(columnFrequencies[i]*(1+probeOffset), sampleRate),
+		}
+	}
+	peak := zeroDBm0Peak * math.Pow(10, minToneLevelDBm0/20.0)
+	d.minToneMeanSquare = peak * peak / 2
+	return d, nil
+}
+
+// Reset forgets the samples and any press under way, as for a new call.
+func (d *Detector) Reset() {
+	*d = Detector{
+		window: d.window, hop: d.hop,
+		rows: d.rows, columns: d.columns,
+		rowProbes: d.rowProbes, columnProbes: d.columnProbes,
+		minToneMeanSquare: d.minToneMeanSquare,
+	}
+}
+
+// Push feeds samples (any chunk size, typically one 20 ms packet) and calls
+// emit once per key press, once the tone has lasted about 30 ms (35 ms
+// always, 20 ms never; see pressWindows): a press is reported at its start, never twice, and a press
+// interrupted by a drop-out shorter than 20 ms is still one press. It does
+// not allocate.
+func (d *Detector) Push(pcm []int16, emit func(digit byte)) {
+	for _, s := range pcm {
+		d.ring[d.next] = float64(s)
+		d.next++
+		if d.next == d.window {
+			d.next = 0
+		}
+		if d.filled < d.window {
+			d.filled++
+		}
+		d.since++
+		if d.filled == d.window && d.since >= d.hop {
+			d.since = 0
+			d.step(d.analyse(), emit)
+		}
+	}
+}
+
+// step advances the press state machine by one window showing digit (0 for
+// none).
+func (d *Detector) step(digit byte, emit func(digit byte)) {
+	if digit == 0 {
+		d.candidate, d.hits = 0, 0
+	} else if digit == d.candidate {
+		d.hits++
+	} else {
+		d.candidate, d.hits = digit, 1
+	}
+	if digit != 0 && digit == d.pressed {
+		d.misses = 0
+		return
+	}
+	if d.pressed != 0 {
+		d.misses++
+		if d.misses >= releaseWindows {
+			d.pressed = 0
+		}
+	}
+	if d.candidate != 0 && d.hits >= pressWindows {
+		d.pressed, d.misses = d.candidate, 0
+		emit(d.pressed)
+	}
+}
+
+// power runs the Goertzel filter g over the window and returns the mean
+// square of that frequency's component (A²/2 for a sine of amplitude A).
+func (d *Detector) power(g goertzel) float64 {
+	var s1, s2 float64
+	start := d.next // the oldest sample
+	for _, x := range d.ring[start:d.window] {
+		s1, s2 = x+g.coeff*s1-s2, s1
+	}
+	for _, x := range d.ring[:start] {
+		s1, s2 = x+g.coeff*s1-s2, s1
+	}
+	n := float64(d.window)
+	return 2 * (s1*s1 + s2*s2 - g.coeff*s1*s2) / (n * n)
+}
+
+// analyse returns the digit the current window shows, or 0.
+func (d *Detector) analyse() byte {
+	var rowPower, columnPower [4]float64
+	for i := range 4 {
+		rowPower[i] = d.power(d.rows[i])
+		columnPower[i] = d.power(d.columns[i])
+	}
+	row, col := strongest(rowPower), strongest(columnPower)
+	r, c := rowPower[row], columnPower[col]
+	if r < d.minToneMeanSquare || c < d.minToneMeanSquare {
+		return 0
+	}
+	if r > c*dB(normalTwistDB) || c > r*dB(reverseTwistDB) {
+		return 0
+	}
+	if !dominates(rowPower, row) || !dominates(columnPower, col) {
+		return 0
+	}
+	var energy float64
+	for _, x := range d.ring[:d.window] {
+		energy += x * x
+	}
+	if r+c < minToneShare*energy/float64(d.window) {
+		return 0
+	}
+	for _, p := range d.rowProbes[row] {
+		if d.power(p) > r {
+			return 0
+		}
+	}
+	for _, p := range d.columnProbes[col] {
+		if d.power(p) > c {
+			return 0
+		}
+	}
+	return keys[row*4+col]
+}
+
+// strongest returns the index of the largest power.
+func strongest(p [4]float64) int {
+	best := 0
+	for i := 1; i < 4; i++ {
+		if p[i] > p[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// dominates reports whether p[best] exceeds every other power by
+// dominanceDB.
+func dominates(p [4]float64, best int) bool {
+	for i, v := range p {
+		if i != best && v*dB(dominanceDB) > p[best] {
+			return false
+		}
+	}
+	return true
+}
+
+// dB converts decibels to a power ratio.
+func dB(db float64) float64 { return math.Pow(10, db/10) }
+
+// Tone appends to dst the samples of one digit: its row and column
+// frequencies, each at ToneLevelDBm0 (-7 dBm0, a peak of about 9 950 in
+// 16-bit linear PCM), for duration at sampleRate (8000 or 16000), and
+// returns the extended slice. It is used to forward a digit in-band to a
+// leg that negotiated no telephone-event. The tone starts and ends at zero
+// phase, without ramps.
+func Tone(dst []int16, digit byte, sampleRate int, duration time.Duration) ([]int16, error) {
+	if sampleRate != 8000 && sampleRate != 16000 {
+		return dst, fmt.Errorf("dtmf tone: sample rate %d not supported (use 8000 or 16000)", sampleRate)
+	}
+	code, ok := Code(digit)
+	if !ok || code > 15 {
+		return dst, fmt.Errorf("dtmf tone for %q: not a DTMF digit (use 0-9, *, #, A-D)", digit)
+	}
+	if duration <= 0 || duration > maxTone {
+		return dst, errors.New("dtmf tone: duration must be positive and at most a minute")
+	}
+	i := indexOfKey(digits[code])
+	rowFrequencies, columnFrequencies := frequencies()
+	low, high := rowFrequencies[i/4], columnFrequencies[i%4]
+	amplitude := zeroDBm0Peak * math.Pow(10, ToneLevelDBm0/20.0)
+	n := int(duration * time.Duration(sampleRate) / time.Second)
+	rate := float64(sampleRate)
+	for k := range n {
+		t := float64(k) / rate
+		v := amplitude * (math.Sin(2*math.Pi*low*t) + math.Sin(2*math.Pi*high*t))
+		dst = append(dst, int16(math.Round(v)))
+	}
+	return dst, nil
+}
+
+// indexOfKey is the position of digit in keys (row*4 + column).
+func indexOfKey(digit byte) int {
+	for i := range len(keys) {
+		if keys[i] == digit {
+			return i
+		}
+	}
+	return -1
+}
