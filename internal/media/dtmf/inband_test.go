@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-var rates = []int{8000, 16000}
+// rates are the sample rates the detector supports.
+func rates() []int { return []int{8000, 16000} }
 
 // detect runs pcm through a new detector in 20 ms chunks and returns the
 // digits it emitted.
@@ -65,7 +66,7 @@ func frequenciesOf(digit byte) (row, column float64) {
 }
 
 // toneAmplitude is the peak of one of Tone's sines.
-var toneAmplitude = zeroDBm0Peak * math.Pow(10, ToneLevelDBm0/20.0)
+func toneAmplitude() float64 { return zeroDBm0Peak * math.Pow(10, ToneLevelDBm0/20.0) }
 
 func readRaw(t *testing.T, name string) []int16 {
 	t.Helper()
@@ -81,7 +82,7 @@ func readRaw(t *testing.T, name string) []int16 {
 }
 
 func TestDetectorEveryDigitOnce(t *testing.T) {
-	for _, rate := range rates {
+	for _, rate := range rates() {
 		for _, digit := range []byte(keys) {
 			pcm := silence(nil, rate, 30*time.Millisecond)
 			pcm = tone(t, pcm, digit, rate, 100*time.Millisecond)
@@ -94,7 +95,7 @@ func TestDetectorEveryDigitOnce(t *testing.T) {
 }
 
 func TestDetectorSoxTones(t *testing.T) {
-	for _, rate := range rates {
+	for _, rate := range rates() {
 		pcm := readRaw(t, "sox-digits-"+map[int]string{8000: "8000", 16000: "16000"}[rate]+".raw")
 		if got := detect(t, rate, pcm); got != keys {
 			t.Errorf("%d Hz sox tones: detected %q, want %q", rate, got, keys)
@@ -103,7 +104,7 @@ func TestDetectorSoxTones(t *testing.T) {
 }
 
 func TestDetectorSequenceWithGaps(t *testing.T) {
-	for _, rate := range rates {
+	for _, rate := range rates() {
 		var pcm []int16
 		for _, digit := range []byte("1234#") {
 			pcm = tone(t, pcm, digit, rate, 60*time.Millisecond)
@@ -116,7 +117,7 @@ func TestDetectorSequenceWithGaps(t *testing.T) {
 }
 
 func TestDetectorSameDigitTwice(t *testing.T) {
-	for _, rate := range rates {
+	for _, rate := range rates() {
 		pcm := tone(t, nil, '5', rate, 60*time.Millisecond)
 		pcm = silence(pcm, rate, 60*time.Millisecond)
 		pcm = tone(t, pcm, '5', rate, 60*time.Millisecond)
@@ -127,7 +128,7 @@ func TestDetectorSameDigitTwice(t *testing.T) {
 }
 
 func TestDetectorBackToBackDigits(t *testing.T) {
-	for _, rate := range rates {
+	for _, rate := range rates() {
 		pcm := tone(t, nil, '1', rate, 80*time.Millisecond)
 		pcm = tone(t, pcm, '9', rate, 80*time.Millisecond)
 		if got := detect(t, rate, pcm); got != "19" {
@@ -137,7 +138,7 @@ func TestDetectorBackToBackDigits(t *testing.T) {
 }
 
 func TestDetectorHeldDigitIsOnePress(t *testing.T) {
-	for _, rate := range rates {
+	for _, rate := range rates() {
 		pcm := tone(t, nil, '0', rate, 2*time.Second)
 		if got := detect(t, rate, pcm); got != "0" {
 			t.Errorf("%d Hz: a 2 s digit gave %q", rate, got)
@@ -146,7 +147,7 @@ func TestDetectorHeldDigitIsOnePress(t *testing.T) {
 }
 
 func TestDetectorShortDropOutIsOnePress(t *testing.T) {
-	for _, rate := range rates {
+	for _, rate := range rates() {
 		for _, gap := range []time.Duration{5 * time.Millisecond, 10 * time.Millisecond, 19 * time.Millisecond} {
 			pcm := tone(t, nil, '7', rate, 80*time.Millisecond)
 			pcm = silence(pcm, rate, gap)
@@ -161,7 +162,7 @@ func TestDetectorShortDropOutIsOnePress(t *testing.T) {
 // TestDetectorDuration checks every alignment of the tone with the
 // analysis windows: 20 ms is never a press, 40 ms always is.
 func TestDetectorDuration(t *testing.T) {
-	for _, rate := range rates {
+	for _, rate := range rates() {
 		for offset := range rate / 100 {
 			lead := make([]int16, offset)
 			short := tone(t, lead, '8', rate, 20*time.Millisecond)
@@ -177,7 +178,7 @@ func TestDetectorDuration(t *testing.T) {
 }
 
 func TestDetectorFrequencyTolerance(t *testing.T) {
-	for _, rate := range rates {
+	for _, rate := range rates() {
 		for _, digit := range []byte(keys) {
 			row, col := frequenciesOf(digit)
 			for _, c := range []struct {
@@ -195,7 +196,7 @@ func TestDetectorFrequencyTolerance(t *testing.T) {
 					if which != "row" {
 						k *= 1 + c.deviation
 					}
-					pcm := sines(rate, 100*time.Millisecond, []float64{r, k}, []float64{toneAmplitude, toneAmplitude})
+					pcm := sines(rate, 100*time.Millisecond, []float64{r, k}, []float64{toneAmplitude(), toneAmplitude()})
 					if got := detect(t, rate, silence(pcm, rate, 50*time.Millisecond)); got != c.want {
 						t.Errorf("%d Hz, %c with %s off by %+.1f %%: detected %q, want %q",
 							rate, digit, which, c.deviation*100, got, c.want)
@@ -207,7 +208,7 @@ func TestDetectorFrequencyTolerance(t *testing.T) {
 }
 
 func TestDetectorTwist(t *testing.T) {
-	for _, rate := range rates {
+	for _, rate := range rates() {
 		row, col := frequenciesOf('6')
 		for _, c := range []struct {
 			name           string
@@ -219,7 +220,7 @@ func TestDetectorTwist(t *testing.T) {
 			{"column 3 dB louder (reverse twist within 4)", -3, 0, "6"},
 			{"column 6 dB louder (reverse twist past 4)", -6, 0, ""},
 		} {
-			amps := []float64{toneAmplitude * math.Pow(10, c.rowDB/20), toneAmplitude * math.Pow(10, c.colDB/20)}
+			amps := []float64{toneAmplitude() * math.Pow(10, c.rowDB/20), toneAmplitude() * math.Pow(10, c.colDB/20)}
 			pcm := sines(rate, 100*time.Millisecond, []float64{row, col}, amps)
 			if got := detect(t, rate, pcm); got != c.wantDetections {
 				t.Errorf("%d Hz, %s: detected %q, want %q", rate, c.name, got, c.wantDetections)
@@ -229,7 +230,7 @@ func TestDetectorTwist(t *testing.T) {
 }
 
 func TestDetectorRejectsWeakTones(t *testing.T) {
-	for _, rate := range rates {
+	for _, rate := range rates() {
 		row, col := frequenciesOf('2')
 		weak := zeroDBm0Peak * math.Pow(10, -40.0/20)
 		pcm := sines(rate, 200*time.Millisecond, []float64{row, col}, []float64{weak, weak})
@@ -254,7 +255,7 @@ func whiteNoise(rng *rand.Rand, n int, rms float64) []int16 {
 
 func TestDetectorRejectsNoiseAndSingleTones(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, rate := range rates {
+	for _, rate := range rates() {
 		for _, rms := range []float64{30, 300, 3000, 10000} {
 			if got := detect(t, rate, whiteNoise(rng, 3*rate, rms)); got != "" {
 				t.Errorf("%d Hz: white noise of RMS %v detected as %q", rate, rms, got)
@@ -262,7 +263,7 @@ func TestDetectorRejectsNoiseAndSingleTones(t *testing.T) {
 		}
 		rows, columns := frequencies()
 		for _, f := range append(rows[:], columns[:]...) {
-			pcm := sines(rate, 300*time.Millisecond, []float64{f}, []float64{2 * toneAmplitude})
+			pcm := sines(rate, 300*time.Millisecond, []float64{f}, []float64{2 * toneAmplitude()})
 			if got := detect(t, rate, pcm); got != "" {
 				t.Errorf("%d Hz: a single %v Hz tone detected as %q", rate, f, got)
 			}
@@ -308,8 +309,8 @@ func TestDetectorWithNoiseAt20dBSNR(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	// The pair's power is twice one sine's (A²/2 each); the noise's is
 	// 20 dB below.
-	noiseRMS := math.Sqrt(toneAmplitude*toneAmplitude/100) // sqrt(2 * A²/2 / 100)
-	for _, rate := range rates {
+	noiseRMS := math.Sqrt(toneAmplitude() * toneAmplitude() / 100) // sqrt(2 * A²/2 / 100)
+	for _, rate := range rates() {
 		var pcm []int16
 		for _, digit := range []byte("159#D") {
 			pcm = tone(t, pcm, digit, rate, 80*time.Millisecond)
@@ -386,11 +387,11 @@ func TestTone(t *testing.T) {
 	}
 	// Two sines of amplitude A: mean square A², peak just under 2A.
 	ms := sumSquares / 400
-	if math.Abs(ms-toneAmplitude*toneAmplitude)/(toneAmplitude*toneAmplitude) > 0.02 {
-		t.Errorf("mean square %v, want %v", ms, toneAmplitude*toneAmplitude)
+	if math.Abs(ms-toneAmplitude()*toneAmplitude())/(toneAmplitude()*toneAmplitude()) > 0.02 {
+		t.Errorf("mean square %v, want %v", ms, toneAmplitude()*toneAmplitude())
 	}
-	if peak > 2*toneAmplitude || peak < 1.8*toneAmplitude {
-		t.Errorf("peak %v for amplitude %v", peak, toneAmplitude)
+	if peak > 2*toneAmplitude() || peak < 1.8*toneAmplitude() {
+		t.Errorf("peak %v for amplitude %v", peak, toneAmplitude())
 	}
 	for _, bad := range []struct {
 		digit    byte
@@ -406,7 +407,7 @@ func TestTone(t *testing.T) {
 }
 
 func TestPushDoesNotAllocate(t *testing.T) {
-	for _, rate := range rates {
+	for _, rate := range rates() {
 		d, err := NewDetector(rate)
 		if err != nil {
 			t.Fatal(err)
@@ -466,7 +467,7 @@ func FuzzDetector(f *testing.F) {
 }
 
 func BenchmarkDetector20ms(b *testing.B) {
-	for _, rate := range rates {
+	for _, rate := range rates() {
 		b.Run(map[int]string{8000: "8kHz", 16000: "16kHz"}[rate], func(b *testing.B) {
 			d, err := NewDetector(rate)
 			if err != nil {

@@ -40,7 +40,7 @@ func unmarshalReport(t *testing.T, data []byte) []rtcp.Packet {
 
 func TestReportBeforeAnythingIsAnEmptyRR(t *testing.T) {
 	l := NewLeg(ourSSRC, 8000, "leg@callrec", "PCMU")
-	data, err := l.Report(t0)
+	data, err := l.Report(t0())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,12 +54,12 @@ func TestReportBeforeAnythingIsAnEmptyRR(t *testing.T) {
 func TestReportIsSRAfterSendingWithABlockAboutThePeer(t *testing.T) {
 	l := NewLeg(ourSSRC, 8000, "leg@callrec", "PCMU")
 	// We receive 1001 packets, every tenth lost, and send 50 of 160 bytes.
-	feed(l, 40000, 0, t0, 1001, func(i int) bool { return i%10 == 5 })
+	feed(l, 40000, 0, t0(), 1001, func(i int) bool { return i%10 == 5 })
 	for i := range 50 {
 		h := &rtp.Header{SSRC: ourSSRC, SequenceNumber: uint16(i), Timestamp: 1000 + uint32(i)*160}
-		l.Sent(h, 160, t0.Add(time.Duration(i)*20*time.Millisecond))
+		l.Sent(h, 160, t0().Add(time.Duration(i)*20*time.Millisecond))
 	}
-	now := t0.Add(49*20*time.Millisecond + 10*time.Millisecond)
+	now := t0().Add(49*20*time.Millisecond + 10*time.Millisecond)
 	data, err := l.Report(now)
 	if err != nil {
 		t.Fatal(err)
@@ -106,8 +106,8 @@ func TestReportIsSRAfterSendingWithABlockAboutThePeer(t *testing.T) {
 
 func TestRTTFromSRAndTheirRR(t *testing.T) {
 	l := NewLeg(ourSSRC, 8000, "leg@callrec", "PCMU")
-	l.Sent(&rtp.Header{SSRC: ourSSRC, Timestamp: 0}, 160, t0)
-	sentAt := t0.Add(time.Second)
+	l.Sent(&rtp.Header{SSRC: ourSSRC, Timestamp: 0}, 160, t0())
+	sentAt := t0().Add(time.Second)
 	data, err := l.Report(sentAt)
 	if err != nil {
 		t.Fatal(err)
@@ -141,13 +141,13 @@ func TestRTTFromSRAndTheirRR(t *testing.T) {
 
 func TestPeerSREchoedInOurBlock(t *testing.T) {
 	l := NewLeg(ourSSRC, 8000, "leg@callrec", "PCMU")
-	feed(l, 1, 0, t0, 11, nil)
+	feed(l, 1, 0, t0(), 11, nil)
 	peerNTP := uint64(0x1122334455667788)
 	sr := &rtcp.SenderReport{SSRC: peerSSRC, NTPTime: peerNTP, RTPTime: 1600, PacketCount: 11, OctetCount: 1760}
 	sdes := &rtcp.SourceDescription{Chunks: []rtcp.SourceDescriptionChunk{{
 		Source: peerSSRC, Items: []rtcp.SourceDescriptionItem{{Type: rtcp.SDESCNAME, Text: "peer"}},
 	}}}
-	arrival := t0.Add(300 * time.Millisecond)
+	arrival := t0().Add(300 * time.Millisecond)
 	if err := l.HandleRTCP(mustMarshal(t, sr, sdes), arrival); err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestBlocksAboutOthersAndOurEchoIgnored(t *testing.T) {
 	l := NewLeg(ourSSRC, 8000, "leg@callrec", "PCMU")
 	rr := &rtcp.ReceiverReport{SSRC: peerSSRC, Reports: []rtcp.ReceptionReport{{SSRC: 42, FractionLost: 128}}}
 	own := &rtcp.ReceiverReport{SSRC: ourSSRC, Reports: []rtcp.ReceptionReport{{SSRC: ourSSRC, FractionLost: 128}}}
-	if err := l.HandleRTCP(mustMarshal(t, rr, own), t0); err != nil {
+	if err := l.HandleRTCP(mustMarshal(t, rr, own), t0()); err != nil {
 		t.Fatal(err)
 	}
 	if s := l.Summary(); s.HaveRemote {
@@ -183,7 +183,7 @@ func TestByeNoted(t *testing.T) {
 	l := NewLeg(ourSSRC, 8000, "leg@callrec", "PCMU")
 	rr := &rtcp.ReceiverReport{SSRC: peerSSRC}
 	bye := &rtcp.Goodbye{Sources: []uint32{peerSSRC}, Reason: "hangup"}
-	if err := l.HandleRTCP(mustMarshal(t, rr, bye), t0); err != nil {
+	if err := l.HandleRTCP(mustMarshal(t, rr, bye), t0()); err != nil {
 		t.Fatal(err)
 	}
 	if !l.Summary().PeerSentBye {
@@ -194,11 +194,11 @@ func TestByeNoted(t *testing.T) {
 func TestHandleRTCPRejectsGarbage(t *testing.T) {
 	l := NewLeg(ourSSRC, 8000, "leg@callrec", "PCMU")
 	for _, data := range [][]byte{nil, {0x80}, []byte("not rtcp at all"), {0x80, 0xC9, 0x00, 0x09, 1, 2, 3, 4}} {
-		if err := l.HandleRTCP(data, t0); err == nil {
+		if err := l.HandleRTCP(data, t0()); err == nil {
 			t.Errorf("HandleRTCP(%x) accepted garbage", data)
 		}
 	}
-	if err := l.HandleRTCP([]byte("x"), t0); err == nil || errors.Unwrap(err) == nil {
+	if err := l.HandleRTCP([]byte("x"), t0()); err == nil || errors.Unwrap(err) == nil {
 		t.Errorf("error %v does not wrap the parser's", err)
 	}
 }
@@ -225,16 +225,16 @@ func FuzzHandleRTCP(f *testing.F) {
 	f.Add([]byte{0x80, 0xC8, 0x00, 0x00})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l := NewLeg(ourSSRC, 8000, "leg@callrec", "PCMU")
-		l.Sent(&rtp.Header{SSRC: ourSSRC}, 160, t0)
-		if _, err := l.Report(t0); err != nil {
+		l.Sent(&rtp.Header{SSRC: ourSSRC}, 160, t0())
+		if _, err := l.Report(t0()); err != nil {
 			t.Fatal(err)
 		}
-		_ = l.HandleRTCP(data, t0.Add(time.Second))
+		_ = l.HandleRTCP(data, t0().Add(time.Second))
 		s := l.Summary()
 		if s.RTTMS < 0 || s.RemoteLossPercent < 0 || s.RemoteLossPercent > 100 || s.MOS < 1 || s.MOS > 4.5 {
 			t.Fatalf("summary out of range after %x: %+v", data, s)
 		}
-		if _, err := l.Report(t0.Add(2 * time.Second)); err != nil {
+		if _, err := l.Report(t0().Add(2 * time.Second)); err != nil {
 			t.Fatalf("report after %x: %v", data, err)
 		}
 	})
