@@ -80,11 +80,15 @@ type Detector struct {
 	window int // samples analysed at once
 	hop    int // samples between analyses
 
-	rows, columns [4]goertzel
+	// tones are the four rows, then the four columns.
+	tones [8]goertzel
 	// probes are below and above each row and column frequency.
 	rowProbes, columnProbes [4][2]goertzel
 
-	minToneMeanSquare float64
+	// The thresholds as power ratios and levels.
+	minToneMeanSquare         float64
+	normalTwist, reverseTwist float64
+	dominance                 float64
 
 	ring   [maxWindow]float64
 	next   int // where the next sample goes in ring[:window]
@@ -111,8 +115,8 @@ func NewDetector(sampleRate int) (*Detector, error) {
 	d := &Detector{window: window, hop: window / 2}
 	rowFrequencies, columnFrequencies := frequencies()
 	for i := range 4 {
-		d.rows[i] = newGoertzel(rowFrequencies[i], sampleRate)
-		d.columns[i] = newGoertzel(columnFrequencies[i], sampleRate)
+		d.tones[i] = newGoertzel(rowFrequencies[i], sampleRate)
+		d.tones[4+i] = newGoertzel(columnFrequencies[i], sampleRate)
 		d.rowProbes[i] = [2]goertzel{
 			newGoertzel(rowFrequencies[i]*(1-probeOffset), sampleRate),
 			newGoertzel(rowFrequencies[i]*(1+probeOffset), sampleRate),
@@ -124,6 +128,8 @@ func NewDetector(sampleRate int) (*Detector, error) {
 	}
 	peak := zeroDBm0Peak * math.Pow(10, minToneLevelDBm0/20.0)
 	d.minToneMeanSquare = peak * peak / 2
+	d.normalTwist, d.reverseTwist = dB(normalTwistDB), dB(reverseTwistDB)
+	d.dominance = dB(dominanceDB)
 	return d, nil
 }
 
@@ -131,9 +137,10 @@ func NewDetector(sampleRate int) (*Detector, error) {
 func (d *Detector) Reset() {
 	*d = Detector{
 		window: d.window, hop: d.hop,
-		rows: d.rows, columns: d.columns,
-		rowProbes: d.rowProbes, columnProbes: d.columnProbes,
+		tones: d.tones, rowProbes: d.rowProbes, columnProbes: d.columnProbes,
 		minToneMeanSquare: d.minToneMeanSquare,
+		normalTwist:       d.normalTwist, reverseTwist: d.reverseTwist,
+		dominance: d.dominance,
 	}
 }
 
@@ -186,61 +193,58 @@ func (d *Detector) step(digit byte, emit func(digit byte)) {
 	}
 }
 
-// power runs the Goertzel filter g over the window and returns the mean
-// square of that frequency's component (A²/2 for a sine of amplitude A).
-func (d *Detector) power(g goertzel) float64 {
-	var s1, s2 float64
+// bank runs n Goertzel filters over the window in one pass and returns
+// the mean square of each frequency's component (A²/2 for a sine of
+// amplitude A) and the window's energy (sum of squares).
+func (d *Detector) bank(filters *[8]goertzel, n int) (power [8]float64, energy float64) {
+	var s1, s2 [8]float64
+	filter := func(x float64) {
+		energy += x * x
+		for i := range n {
+			s1[i], s2[i] = x+filters[i].coeff*s1[i]-s2[i], s1[i]
+		}
+	}
 	start := d.next // the oldest sample
 	for _, x := range d.ring[start:d.window] {
-		s1, s2 = x+g.coeff*s1-s2, s1
+		filter(x)
 	}
 	for _, x := range d.ring[:start] {
-		s1, s2 = x+g.coeff*s1-s2, s1
+		filter(x)
 	}
-	n := float64(d.window)
-	return 2 * (s1*s1 + s2*s2 - g.coeff*s1*s2) / (n * n)
+	size := float64(d.window)
+	for i := range n {
+		power[i] = 2 * (s1[i]*s1[i] + s2[i]*s2[i] - filters[i].coeff*s1[i]*s2[i]) / (size * size)
+	}
+	return power, energy
 }
 
 // analyse returns the digit the current window shows, or 0.
 func (d *Detector) analyse() byte {
-	var rowPower, columnPower [4]float64
-	for i := range 4 {
-		rowPower[i] = d.power(d.rows[i])
-		columnPower[i] = d.power(d.columns[i])
-	}
-	row, col := strongest(rowPower), strongest(columnPower)
-	r, c := rowPower[row], columnPower[col]
+	power, energy := d.bank(&d.tones, 8)
+	row, col := strongest(power[:4]), strongest(power[4:])
+	r, c := power[row], power[4+col]
 	if r < d.minToneMeanSquare || c < d.minToneMeanSquare {
 		return 0
 	}
-	if r > c*dB(normalTwistDB) || c > r*dB(reverseTwistDB) {
+	if r > c*d.normalTwist || c > r*d.reverseTwist {
 		return 0
 	}
-	if !dominates(rowPower, row) || !dominates(columnPower, col) {
+	if !d.dominates(power[:4], row) || !d.dominates(power[4:], col) {
 		return 0
-	}
-	var energy float64
-	for _, x := range d.ring[:d.window] {
-		energy += x * x
 	}
 	if r+c < minToneShare*energy/float64(d.window) {
 		return 0
 	}
-	for _, p := range d.rowProbes[row] {
-		if d.power(p) > r {
-			return 0
-		}
-	}
-	for _, p := range d.columnProbes[col] {
-		if d.power(p) > c {
-			return 0
-		}
+	probes := [8]goertzel{d.rowProbes[row][0], d.rowProbes[row][1], d.columnProbes[col][0], d.columnProbes[col][1]}
+	probe, _ := d.bank(&probes, 4)
+	if probe[0] > r || probe[1] > r || probe[2] > c || probe[3] > c {
+		return 0
 	}
 	return keys[row*4+col]
 }
 
-// strongest returns the index of the largest power.
-func strongest(p [4]float64) int {
+// strongest returns the index of the largest of four powers.
+func strongest(p []float64) int {
 	best := 0
 	for i := 1; i < 4; i++ {
 		if p[i] > p[best] {
@@ -250,11 +254,11 @@ func strongest(p [4]float64) int {
 	return best
 }
 
-// dominates reports whether p[best] exceeds every other power by
-// dominanceDB.
-func dominates(p [4]float64, best int) bool {
+// dominates reports whether p[best] exceeds the other powers of its group
+// by dominanceDB.
+func (d *Detector) dominates(p []float64, best int) bool {
 	for i, v := range p {
-		if i != best && v*dB(dominanceDB) > p[best] {
+		if i != best && v*d.dominance > p[best] {
 			return false
 		}
 	}

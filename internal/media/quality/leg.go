@@ -129,6 +129,9 @@ type Summary struct {
 	RemoteLossPercent float64
 	RemoteJitterMS    float64
 	HaveRemote        bool
+	// PeerPacketsSent and PeerOctetsSent are the sender information of
+	// the peer's latest sender report (0 before one came).
+	PeerPacketsSent, PeerOctetsSent uint32
 	// PeerSentBye says whether the peer's RTCP carried a BYE.
 	PeerSentBye bool
 	// RFactor and MOS are the E-model's score (see EModel) for LossPercent
@@ -164,6 +167,8 @@ func (l *Leg) Summary() Summary {
 		RemoteLossPercent: l.peer.remoteLoss,
 		RemoteJitterMS:    l.peer.remoteJitter,
 		HaveRemote:        l.peer.haveRemote,
+		PeerPacketsSent:   l.peer.packets,
+		PeerOctetsSent:    l.peer.octets,
 		PeerSentBye:       l.peer.bye,
 	}
 	if expected > 0 {

@@ -102,6 +102,14 @@ func TestSequenceWrapAround(t *testing.T) {
 	}
 }
 
+func TestTimestampWrapIsNoJitter(t *testing.T) {
+	l := NewLeg(1, 8000, "us", "PCMU")
+	feed(l, 1, 0xFFFFFF00, t0(), 100, nil)
+	if s := l.Summary(); s.JitterMS != 0 || s.PacketsLost != 0 {
+		t.Fatalf("jitter %v lost %d across a timestamp wrap, want 0 0", s.JitterMS, s.PacketsLost)
+	}
+}
+
 func TestRestartedSequenceNeedsTwoInOrder(t *testing.T) {
 	l := NewLeg(1, 8000, "us", "PCMU")
 	feed(l, 100, 0, t0(), 11, nil) // 10 counted (100 opens probation)

@@ -162,8 +162,12 @@ func TestPeerSREchoedInOurBlock(t *testing.T) {
 	if b.Delay != 250*65536/1000 {
 		t.Fatalf("DLSR %d, want %d", b.Delay, 250*65536/1000)
 	}
-	if s := l.Summary(); s.HaveRTT || s.HaveRemote {
+	s := l.Summary()
+	if s.HaveRTT || s.HaveRemote {
 		t.Fatalf("an SR without blocks about us gave RTT or remote figures: %+v", s)
+	}
+	if s.PeerPacketsSent != 11 || s.PeerOctetsSent != 1760 {
+		t.Fatalf("peer sender info %d/%d, want 11/1760", s.PeerPacketsSent, s.PeerOctetsSent)
 	}
 }
 
@@ -238,4 +242,38 @@ func FuzzHandleRTCP(f *testing.F) {
 			t.Fatalf("report after %x: %v", data, err)
 		}
 	})
+}
+
+// TestConcurrentUse drives a leg as a stream does, receive side and send
+// side on their own goroutines; run with -race.
+func TestConcurrentUse(t *testing.T) {
+	l := NewLeg(ourSSRC, 8000, "leg@callrec", "PCMU")
+	rr := mustMarshal(t, &rtcp.ReceiverReport{SSRC: peerSSRC, Reports: []rtcp.ReceptionReport{{SSRC: ourSSRC, FractionLost: 1}}})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 2000 {
+			at := t0().Add(time.Duration(i) * 20 * time.Millisecond)
+			l.Received(packet(uint16(i), uint32(i)*160), at)
+			if i%250 == 0 {
+				if err := l.HandleRTCP(rr, at); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+	}()
+	for i := range 2000 {
+		at := t0().Add(time.Duration(i) * 20 * time.Millisecond)
+		l.Sent(&rtp.Header{SSRC: ourSSRC, SequenceNumber: uint16(i), Timestamp: uint32(i) * 160}, 160, at)
+		if i%250 == 0 {
+			if _, err := l.Report(at); err != nil {
+				t.Fatal(err)
+			}
+			_ = l.Summary()
+		}
+	}
+	<-done
+	if s := l.Summary(); s.PacketsReceived != 1999 || !s.HaveRemote {
+		t.Fatalf("after concurrent use: %+v", s)
+	}
 }
