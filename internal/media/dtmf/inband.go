@@ -90,6 +90,12 @@ type Detector struct {
 	normalTwist, reverseTwist float64
 	dominance                 float64
 
+	state detectorState
+}
+
+// detectorState is what a Detector has heard: the samples of the current
+// window and the press under way.
+type detectorState struct {
 	ring   [maxWindow]float64
 	next   int // where the next sample goes in ring[:window]
 	filled int // samples in the ring, up to window
@@ -135,33 +141,28 @@ func NewDetector(sampleRate int) (*Detector, error) {
 
 // Reset forgets the samples and any press under way, as for a new call.
 func (d *Detector) Reset() {
-	*d = Detector{
-		window: d.window, hop: d.hop,
-		tones: d.tones, rowProbes: d.rowProbes, columnProbes: d.columnProbes,
-		minToneMeanSquare: d.minToneMeanSquare,
-		normalTwist:       d.normalTwist, reverseTwist: d.reverseTwist,
-		dominance: d.dominance,
-	}
+	d.state = detectorState{}
 }
 
 // Push feeds samples (any chunk size, typically one 20 ms packet) and calls
 // emit once per key press, once the tone has lasted about 30 ms (35 ms
-// always, 20 ms never; see pressWindows): a press is reported at its start, never twice, and a press
-// interrupted by a drop-out shorter than 20 ms is still one press. It does
-// not allocate.
+// always, 20 ms never; see pressWindows). A press is reported at its
+// start, never twice, and a press interrupted by a drop-out shorter than
+// 20 ms is still one press. It does not allocate.
 func (d *Detector) Push(pcm []int16, emit func(digit byte)) {
+	st := &d.state
 	for _, s := range pcm {
-		d.ring[d.next] = float64(s)
-		d.next++
-		if d.next == d.window {
-			d.next = 0
+		st.ring[st.next] = float64(s)
+		st.next++
+		if st.next == d.window {
+			st.next = 0
 		}
-		if d.filled < d.window {
-			d.filled++
+		if st.filled < d.window {
+			st.filled++
 		}
-		d.since++
-		if d.filled == d.window && d.since >= d.hop {
-			d.since = 0
+		st.since++
+		if st.filled == d.window && st.since >= d.hop {
+			st.since = 0
 			d.step(d.analyse(), emit)
 		}
 	}
@@ -170,26 +171,27 @@ func (d *Detector) Push(pcm []int16, emit func(digit byte)) {
 // step advances the press state machine by one window showing digit (0 for
 // none).
 func (d *Detector) step(digit byte, emit func(digit byte)) {
+	st := &d.state
 	if digit == 0 {
-		d.candidate, d.hits = 0, 0
-	} else if digit == d.candidate {
-		d.hits++
+		st.candidate, st.hits = 0, 0
+	} else if digit == st.candidate {
+		st.hits++
 	} else {
-		d.candidate, d.hits = digit, 1
+		st.candidate, st.hits = digit, 1
 	}
-	if digit != 0 && digit == d.pressed {
-		d.misses = 0
+	if digit != 0 && digit == st.pressed {
+		st.misses = 0
 		return
 	}
-	if d.pressed != 0 {
-		d.misses++
-		if d.misses >= releaseWindows {
-			d.pressed = 0
+	if st.pressed != 0 {
+		st.misses++
+		if st.misses >= releaseWindows {
+			st.pressed = 0
 		}
 	}
-	if d.candidate != 0 && d.hits >= pressWindows {
-		d.pressed, d.misses = d.candidate, 0
-		emit(d.pressed)
+	if st.candidate != 0 && st.hits >= pressWindows {
+		st.pressed, st.misses = st.candidate, 0
+		emit(st.pressed)
 	}
 }
 
@@ -204,11 +206,11 @@ func (d *Detector) bank(filters *[8]goertzel, n int) (power [8]float64, energy f
 			s1[i], s2[i] = x+filters[i].coeff*s1[i]-s2[i], s1[i]
 		}
 	}
-	start := d.next // the oldest sample
-	for _, x := range d.ring[start:d.window] {
+	start := d.state.next // the oldest sample
+	for _, x := range d.state.ring[start:d.window] {
 		filter(x)
 	}
-	for _, x := range d.ring[:start] {
+	for _, x := range d.state.ring[:start] {
 		filter(x)
 	}
 	size := float64(d.window)
