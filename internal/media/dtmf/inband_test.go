@@ -453,9 +453,9 @@ func FuzzDetector(f *testing.F) {
 		for i := 0; i < len(pcm); i += 37 {
 			d.Push(pcm[i:min(i+37, len(pcm))], func(digit byte) { got = append(got, digit) })
 		}
-		// A press needs four analysis windows of half a window each, at
-		// least 2.5 windows of samples.
-		if bound := len(pcm)/(d.window*5/2) + 1; len(got) > bound {
+		// Each press needs four analyses of its own, one every half
+		// window: two windows of samples.
+		if bound := len(pcm)/(2*d.window) + 1; len(got) > bound {
 			t.Fatalf("%d samples gave %d digits (more than %d)", len(pcm), len(got), bound)
 		}
 		for _, digit := range got {
