@@ -1,5 +1,8 @@
-// Package dtmf parses, builds and de-duplicates RFC 4733 telephone-event
-// payloads (DTMF digits sent out of band in RTP).
+// Package dtmf handles DTMF digits in the three ways trunks send them:
+// RFC 4733 telephone-event payloads in RTP (parsed, built and
+// de-duplicated), in-band tones in the audio (detected with the Goertzel
+// algorithm and generated: Detector, Tone) and SIP INFO bodies
+// (ParseInfo, InfoBody).
 package dtmf
 
 import (
