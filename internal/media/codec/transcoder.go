@@ -46,11 +46,12 @@ func NewTranscoder(from, to Codec) (*Transcoder, error) {
 }
 
 // Transcode appends to dst payload, encoded with the Transcoder's from codec,
-// re-encoded with its to codec, and returns the extended slice. A 20 ms
-// payload gives a 20 ms payload (160 bytes in each of these codecs, though
-// after a resampler the first carries the filter's delay). It allocates only
-// when dst lacks room, and the first time a payload is longer than any
-// before.
+// re-encoded with its to codec, and returns the extended slice. Each payload
+// gives one of the same duration and length (160 bytes per 20 ms in all three
+// codecs); between G.711 and G.722 the audio comes out delayed by the filters
+// (the resampler's 15 samples at 16 kHz and G.722's sub-band filter's). It
+// allocates only when dst lacks room, and the first time a payload is longer
+// than any before.
 func (t *Transcoder) Transcode(dst []byte, payload []byte) []byte {
 	if t.decoder == nil { // the same codec, or G.711 to G.711
 		return Transcode(dst, t.from, t.to, payload)

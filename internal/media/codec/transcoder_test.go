@@ -64,7 +64,7 @@ func TestTranscoderKeepsStateAcrossPackets(t *testing.T) {
 	}
 }
 
-func TestTranscoderBetweenNarrowbandCodecs(t *testing.T) {
+func TestTranscoderWithoutResampling(t *testing.T) {
 	payload := make([]byte, 256)
 	for i := range payload {
 		payload[i] = byte(i)

@@ -26,7 +26,7 @@ type band struct {
 	zero      [7]int // B: zero coefficients b[1] .. b[6] (b[0] unused)
 	logScale  int    // NB: logarithmic scale factor
 	scale     int    // DET: linear scale factor
-	logOffset int    // 8 for the lower band, 10 for the higher band
+	logOffset int    // SCALEL/SCALEH's shift base: 8 lower band, 10 higher
 }
 
 func newLowBand() band  { return band{scale: initialLow, logOffset: 8} }

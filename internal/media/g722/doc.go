@@ -4,11 +4,11 @@
 // ADPCM and the higher band with 2-bit ADPCM, one byte per pair of input
 // samples (the higher band's code in the top two bits).
 //
-// It is written here, from the algorithm in the Recommendation, because no
-// pure-Go G.722 module is available to the project and the codec must not
-// need cgo. The encoder is bit-exact with the Recommendation's fixed-point
-// description (and so with FFmpeg's G.722 encoder without trellis search),
-// and the decoder likewise.
+// It is written here, from the fixed-point algorithm in the Recommendation,
+// because no pure-Go G.722 module is available to the project and the codec
+// must not need cgo. Encoder and decoder are bit-exact with FFmpeg's G.722
+// codec (its encoder without trellis search) on the reference vectors in
+// testdata, which FFmpeg made; the tests need only those files.
 //
 // An Encoder or a Decoder holds the ADPCM and filter state of one stream: use
 // one per direction of a call, from one goroutine at a time. Both append to a
