@@ -1,16 +1,15 @@
 package g722
 
-// Limits of the logarithmic scale factors (NBL, NBH) and of the
-// reconstructed band signals.
+// Constants of the adaptation, in the Recommendation's fixed point.
 const (
-	lowLogMax    = 18432
-	highLogMax   = 22528
-	bandMin      = -16384
+	lowLogMax    = 18432  // upper limit of the lower band's NBL
+	highLogMax   = 22528  // upper limit of the higher band's NBH
+	bandMin      = -16384 // limits of a reconstructed band signal
 	bandMax      = 16383
-	initialLow   = 32 // DETL after reset
-	initialHigh  = 8  // DETH after reset
-	leakage      = 32512
-	coeffLeakage = 32640
+	initialLow   = 32    // DETL after reset
+	initialHigh  = 8     // DETH after reset
+	leakage      = 32512 // 1 - 2^-7 in Q15: NB's and a2's leakage
+	coeffLeakage = 32640 // 1 - 2^-8 in Q15: a1's and the b's leakage
 )
 
 // band is the adaptive state of one sub-band: the pole-zero predictor
@@ -155,4 +154,22 @@ func (b *band) predict(d int) {
 
 	// PREDIC.
 	b.estimate = saturate(sp + b.zeroPart)
+}
+
+// adaptLow runs the lower band's adaptation for a 6-bit code: the 4-bit
+// inverse quantiser feeds the predictor, the scale factor follows the code.
+func (b *band) adaptLow(code byte) {
+	code4 := code >> 2
+	d := (b.scale * lowInverse4[code4]) >> 15
+	b.adaptScale(lowLogFactor[lowLogStep[code4]], lowLogMax)
+	b.predict(d)
+}
+
+// adaptHigh runs the higher band's adaptation for a 2-bit code and returns
+// the quantised difference it fed the predictor.
+func (b *band) adaptHigh(code byte) int {
+	d := (b.scale * highInverse[code]) >> 15
+	b.adaptScale(highLogFactor[highLogStep[code]], highLogMax)
+	b.predict(d)
+	return d
 }

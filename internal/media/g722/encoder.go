@@ -101,21 +101,3 @@ func (e *Encoder) encodeHigh(x int) byte {
 	b.adaptHigh(code)
 	return code
 }
-
-// adaptLow runs the lower band's adaptation for a 6-bit code: the 4-bit
-// inverse quantiser feeds the predictor, the scale factor follows the code.
-func (b *band) adaptLow(code byte) {
-	code4 := code >> 2
-	d := (b.scale * lowInverse4[code4]) >> 15
-	b.adaptScale(lowLogFactor[lowLogStep[code4]], lowLogMax)
-	b.predict(d)
-}
-
-// adaptHigh runs the higher band's adaptation for a 2-bit code and returns
-// the quantised difference it fed the predictor.
-func (b *band) adaptHigh(code byte) int {
-	d := (b.scale * highInverse[code]) >> 15
-	b.adaptScale(highLogFactor[highLogStep[code]], highLogMax)
-	b.predict(d)
-	return d
-}
