@@ -1,7 +1,9 @@
 // Command checkrec reads `callrec calls list --json` on standard input and
 // reports, for the benchmark, how many calls completed and whether every
-// recording is complete: a stereo 8 kHz WAV whose duration matches the
-// bridged time (answered_at to ended_at) within the given tolerance.
+// recording is complete: a stereo WAV at the expected sample rate (-rate:
+// 8000, or 16000 when both legs of every call are G.722) whose duration
+// matches the bridged time (answered_at to ended_at) within the given
+// tolerance.
 package main
 
 import (
@@ -24,7 +26,12 @@ type call struct {
 
 func main() {
 	tolerance := flag.Float64("tolerance", 0.01, "largest allowed shortfall of a recording, as a fraction of the bridged time")
+	rate := flag.Int("rate", 8000, "the sample rate every recording must have, in Hz (8000 or 16000)")
 	flag.Parse()
+	if *rate != 8000 && *rate != 16000 {
+		fmt.Fprintln(os.Stderr, "checkrec: -rate must be 8000 or 16000")
+		os.Exit(2)
+	}
 	var calls []call
 	if err := json.NewDecoder(os.Stdin).Decode(&calls); err != nil {
 		fmt.Fprintln(os.Stderr, "checkrec: reading calls JSON:", err)
@@ -45,7 +52,7 @@ func main() {
 			continue
 		}
 		info, err := wav.Stat(c.RecordingFile)
-		if err != nil || info.Format.Channels != 2 || info.Format.SampleRate != 8000 {
+		if err != nil || info.Format.Channels != 2 || info.Format.SampleRate != uint32(*rate) {
 			missing++
 			continue
 		}
