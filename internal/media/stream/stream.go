@@ -15,36 +15,72 @@ import (
 
 	"github.com/callrec/callrec/internal/media/codec"
 	"github.com/callrec/callrec/internal/media/dtmf"
+	"github.com/callrec/callrec/internal/media/quality"
 )
 
-// FrameSamples is the number of 8 kHz samples in one 20 ms packet.
+// FrameSamples is the number of 8 kHz samples in one 20 ms packet (and the
+// RTP timestamp step of one 20 ms packet of every codec callrec speaks:
+// G.722's RTP clock is 8000 Hz too, RFC 3551).
 const FrameSamples = 160
 
 // frameDuration is the packetisation interval.
 const frameDuration = 20 * time.Millisecond
 
+// Cipher protects a leg's packets (SRTP, RFC 3711); *srtp.Session is one.
+// Encrypt methods are called under the stream's send lock, Decrypt methods
+// from its receive goroutines.
+type Cipher interface {
+	EncryptRTP(dst, packet []byte) ([]byte, error)
+	DecryptRTP(dst, packet []byte) ([]byte, error)
+	EncryptRTCP(dst, packet []byte) ([]byte, error)
+	DecryptRTCP(dst, packet []byte) ([]byte, error)
+}
+
 // Params are the negotiated media parameters of a leg.
 type Params struct {
 	// Remote is where the peer wants RTP (from its SDP).
 	Remote netip.AddrPort
+	// RemoteRTCP is where the peer wants RTCP (a=rtcp); zero means the
+	// port after Remote's, or Remote itself with RTCPMux.
+	RemoteRTCP netip.AddrPort
+	// RTCPMux: RTP and RTCP share the RTP port (RFC 5761).
+	RTCPMux bool
 	// Codec and PayloadType are the negotiated audio codec.
 	Codec       codec.Codec
 	PayloadType uint8
-	// TelephoneEvent is the RFC 4733 payload type, -1 when not negotiated.
+	// TelephoneEvent is the RFC 4733 payload type, -1 when not negotiated
+	// (then digits are detected in the audio, and sent as tones).
 	TelephoneEvent int
 	// OfferedTelephoneEvent is the RFC 4733 payload type of our own offer,
 	// also accepted on receive: under RFC 3264 a peer sends with the payload
 	// types of the SDP it received, even when its answer numbered
 	// telephone-event differently. 0 means none (0 is PCMU, never an event).
 	OfferedTelephoneEvent uint8
+	// Cipher is the leg's SRTP session; nil for plain RTP. Keep the same
+	// one across re-INVITEs that keep the keys: it holds the rollover
+	// counters and the replay lists.
+	Cipher Cipher
+}
+
+// Audio is one received packet's decoded audio.
+type Audio struct {
+	// PCM holds the samples at SampleRate (reused after the handler
+	// returns).
+	PCM []int16
+	// SampleRate is the codec's: 8000 (G.711) or 16000 (G.722).
+	SampleRate int
+	// Timestamp and SSRC are the packet's RTP timestamp (at the 8 kHz RTP
+	// clock) and source.
+	Timestamp uint32
+	SSRC      uint32
 }
 
 // Handlers receive what the leg's peer sends.
 type Handlers struct {
-	// OnAudio gets each packet's decoded 8 kHz samples (the slice is
-	// reused after the call returns).
-	OnAudio func(pcm []int16)
-	// OnDigit gets each RFC 4733 digit once.
+	// OnAudio gets each packet's decoded audio.
+	OnAudio func(a Audio)
+	// OnDigit gets each digit once: an RFC 4733 event, or, on a leg that
+	// negotiated no telephone-event, a tone detected in the audio.
 	OnDigit func(digit byte)
 }
 
@@ -53,59 +89,80 @@ type Stats struct {
 	Received atomic.Uint64 // accepted RTP packets
 	Lost     atomic.Uint64 // sequence gaps
 	Foreign  atomic.Uint64 // packets from an unexpected source, dropped
-	Invalid  atomic.Uint64 // unparsable packets, dropped
+	Invalid  atomic.Uint64 // unparsable or undecryptable packets, dropped
 	Sent     atomic.Uint64
+	RTCP     atomic.Uint64 // RTCP packets received
 }
 
 // Stream is the RTP endpoint of one call leg.
 type Stream struct {
-	conn  *net.UDPConn
+	socks Sockets
 	log   *slog.Logger
 	Stats Stats
+	cname string
 
-	mu       sync.Mutex
-	params   Params         // Remote: where we send (latched)
-	declared netip.AddrPort // the peer's address from its SDP
-	latched  bool           // a packet from the peer fixed Remote
-	exact    bool           // ... and it came from exactly declared
+	// ctx ends with the stream (Close): digits forwarded in the
+	// background stop with it.
+	ctx    context.Context
+	cancel context.CancelFunc
 
-	sendMu   sync.Mutex
-	ssrc     uint32
-	seq      uint16
-	ts       uint32
-	marker   bool
-	sendBuf  []byte
-	pcmOut   []byte
-	evtSrcTS uint32
-	evtDstTS uint32
-	evtOn    bool
+	mu         sync.Mutex
+	params     Params         // Remote: where we send (latched)
+	declared   netip.AddrPort // the peer's address from its SDP
+	latched    bool           // a packet from the peer fixed Remote
+	exact      bool           // ... and it came from exactly declared
+	rtcpRemote netip.AddrPort // where the peer's RTCP comes from, once it did
+
+	// quality is the leg's RTCP state (set with the first parameters).
+	quality atomic.Pointer[quality.Leg]
+	// lastRecv is when the last RTP packet was accepted (UnixNano), 0
+	// before the first.
+	lastRecv atomic.Int64
+
+	// send holds everything the sending side owns, under sendMu.
+	sendMu sync.Mutex
+	send   sender
 
 	handlers atomic.Pointer[Handlers]
 	peer     atomic.Pointer[Stream]
 	prompts  atomic.Int32
 
-	done chan struct{}
+	done     chan struct{}
+	rtcpDone chan struct{}
 }
 
-// New wraps conn (from Ports.Listen) as a leg's media stream.
-func New(conn *net.UDPConn, log *slog.Logger) *Stream {
-	return &Stream{
-		conn:    conn,
-		log:     log,
-		ssrc:    rand.Uint32(),
-		seq:     uint16(rand.Uint32()),
-		ts:      rand.Uint32(),
-		marker:  true,
-		sendBuf: make([]byte, 0, 1500),
-		done:    make(chan struct{}),
+// New wraps socks (from Ports.Listen) as a leg's media stream.
+func New(socks Sockets, log *slog.Logger) *Stream {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Stream{
+		socks:    socks,
+		log:      log,
+		cname:    cname(),
+		ctx:      ctx,
+		cancel:   cancel,
+		done:     make(chan struct{}),
+		rtcpDone: make(chan struct{}),
 	}
+	s.send = newSender()
+	return s
+}
+
+// cname is a random RTCP canonical name (RFC 7022: short-term
+// persistent, not derived from any address).
+func cname() string {
+	const hex = "0123456789abcdef"
+	b := make([]byte, 16)
+	for i := range b {
+		b[i] = hex[rand.IntN(16)]
+	}
+	return string(b) + "@callrec"
 }
 
 // LocalPort is the RTP port of the stream.
-func (s *Stream) LocalPort() int { return s.conn.LocalAddr().(*net.UDPAddr).Port }
+func (s *Stream) LocalPort() int { return s.socks.RTP.LocalAddr().(*net.UDPAddr).Port }
 
-// Conn is the stream's socket (for releasing it to Ports).
-func (s *Stream) Conn() *net.UDPConn { return s.conn }
+// Sockets are the stream's sockets (for releasing them to Ports).
+func (s *Stream) Sockets() Sockets { return s.socks }
 
 // SetParams sets (or, on a re-INVITE, changes) the negotiated parameters.
 func (s *Stream) SetParams(p Params) {
@@ -115,10 +172,14 @@ func (s *Stream) SetParams(p Params) {
 		// A new address or port (re-INVITE): latch again.
 		s.declared = p.Remote
 		s.latched, s.exact = false, false
+		s.rtcpRemote = netip.AddrPort{}
 	} else if s.latched {
 		p.Remote = s.params.Remote // keep sending where the peer sends from
 	}
 	s.params = p
+	if s.quality.Load() == nil && p.Codec.Valid() {
+		s.quality.Store(quality.NewLeg(s.ssrc(), 8000, s.cname, p.Codec.Name()))
+	}
 }
 
 // Params returns the current parameters.
@@ -135,17 +196,44 @@ func (s *Stream) SetHandlers(h Handlers) { s.handlers.Store(&h) }
 // direction; call it on both streams for a two-way bridge). nil unbridges.
 func (s *Stream) Bridge(peer *Stream) { s.peer.Store(peer) }
 
-// Run reads RTP until ctx ends or the socket is closed.
+// LastReceived is when the peer's last RTP packet arrived (zero before the
+// first): the media timeout watches it.
+func (s *Stream) LastReceived() time.Time {
+	n := s.lastRecv.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// Quality is the leg's call-quality summary so far; ok is false before
+// the stream had parameters.
+func (s *Stream) Quality() (sum quality.Summary, ok bool) {
+	q := s.quality.Load()
+	if q == nil {
+		return quality.Summary{}, false
+	}
+	return q.Summary(), true
+}
+
+// Run reads RTP (and RTCP, on its own socket) until ctx ends or Close is
+// called.
 func (s *Stream) Run(ctx context.Context) {
 	defer close(s.done)
-	stop := context.AfterFunc(ctx, func() { s.conn.SetReadDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, s.Close)
 	defer stop()
+	if s.socks.RTCP != nil {
+		go s.runRTCP()
+	} else {
+		close(s.rtcpDone)
+	}
+	defer func() { <-s.rtcpDone }()
 	buf := make([]byte, 1500)
 	var rs recvState
 	for {
-		n, src, err := s.conn.ReadFromUDPAddrPort(buf)
+		n, src, err := s.socks.RTP.ReadFromUDPAddrPort(buf)
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+			if s.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
 			}
 			var ne net.Error
@@ -154,26 +242,51 @@ func (s *Stream) Run(ctx context.Context) {
 			}
 			continue
 		}
-		s.handle(&rs, src, buf[:n])
+		s.handle(&rs, src, buf[:n], time.Now())
 	}
 }
 
 // recvState is the receive loop's scratch state.
 type recvState struct {
-	pkt     rtp.Packet
-	pcm     []int16
-	dtmf    dtmf.Receiver
-	lastSeq uint16
-	haveSeq bool
+	pkt      rtp.Packet
+	plain    []byte
+	pcm      []int16
+	dtmf     dtmf.Receiver
+	dec      codec.Decoder
+	detector *dtmf.Detector
+	detRate  int
+	lastSeq  uint16
+	haveSeq  bool
+	// tones are the digits the detector found in the current packet.
+	tones []byte
 }
 
-// handle processes one datagram: source check, RTP parse, then digits or
-// audio (to the handlers and the bridged peer). Bad input is counted and
-// dropped.
-func (s *Stream) handle(rs *recvState, src netip.AddrPort, data []byte) {
+// isRTCP reports whether a datagram on a multiplexed port is RTCP: its
+// second byte is an RTCP packet type, 192-223 (RFC 5761 section 4).
+func isRTCP(data []byte) bool { return len(data) >= 2 && data[1] >= 192 && data[1] <= 223 }
+
+// handle processes one datagram: source check, decryption, RTP parse,
+// then digits or audio (to the handlers and the bridged peer). Bad input
+// is counted and dropped.
+func (s *Stream) handle(rs *recvState, src netip.AddrPort, data []byte, now time.Time) {
 	if !s.accept(src) {
 		s.Stats.Foreign.Add(1)
 		return
+	}
+	s.mu.Lock()
+	p := s.params
+	s.mu.Unlock()
+	if isRTCP(data) {
+		s.handleRTCP(data, src, p, now)
+		return
+	}
+	if p.Cipher != nil {
+		plain, err := p.Cipher.DecryptRTP(rs.plain[:0], data)
+		if err != nil {
+			s.Stats.Invalid.Add(1)
+			return
+		}
+		rs.plain, data = plain, plain
 	}
 	pkt := &rs.pkt
 	if err := pkt.Unmarshal(data); err != nil || pkt.Version != 2 {
@@ -181,6 +294,10 @@ func (s *Stream) handle(rs *recvState, src netip.AddrPort, data []byte) {
 		return
 	}
 	s.Stats.Received.Add(1)
+	s.lastRecv.Store(now.UnixNano())
+	if q := s.quality.Load(); q != nil {
+		q.Received(&pkt.Header, now)
+	}
 	// Audio, RFC 4733 events and comfort noise share one sequence: a gap
 	// in it, whatever the payload, is what was lost.
 	if rs.haveSeq {
@@ -191,10 +308,8 @@ func (s *Stream) handle(rs *recvState, src netip.AddrPort, data []byte) {
 	if gap := pkt.SequenceNumber - rs.lastSeq; !rs.haveSeq || gap > 0 && gap < 1000 {
 		rs.lastSeq, rs.haveSeq = pkt.SequenceNumber, true
 	}
-	s.mu.Lock()
-	p := s.params
-	s.mu.Unlock()
 	h := s.handlers.Load()
+	peer := s.peer.Load()
 	switch {
 	case p.TelephoneEvent >= 0 && int(pkt.PayloadType) == p.TelephoneEvent,
 		p.OfferedTelephoneEvent != 0 && pkt.PayloadType == p.OfferedTelephoneEvent:
@@ -206,19 +321,56 @@ func (s *Stream) handle(rs *recvState, src netip.AddrPort, data []byte) {
 		if ok && h != nil && h.OnDigit != nil {
 			h.OnDigit(digit)
 		}
-		if peer := s.peer.Load(); peer != nil {
-			peer.forwardEvent(pkt.Timestamp, pkt.Payload)
+		if peer != nil {
+			if !peer.forwardEvent(pkt.Timestamp, pkt.Payload) && ok {
+				peer.ForwardDigit(digit) // the peer takes no events: a tone
+			}
 		}
 	case pkt.PayloadType == p.PayloadType:
-		rs.pcm = p.Codec.Decode(rs.pcm[:0], pkt.Payload)
-		if h != nil && h.OnAudio != nil {
-			h.OnAudio(rs.pcm)
+		if rs.dec == nil || rs.dec.Codec() != p.Codec {
+			dec, err := codec.NewDecoder(p.Codec)
+			if err != nil {
+				s.Stats.Invalid.Add(1)
+				return
+			}
+			rs.dec = dec
 		}
-		if peer := s.peer.Load(); peer != nil && peer.prompts.Load() == 0 {
+		rs.pcm = rs.dec.Decode(rs.pcm[:0], pkt.Payload)
+		if h != nil && h.OnAudio != nil {
+			h.OnAudio(Audio{PCM: rs.pcm, SampleRate: p.Codec.SampleRate(), Timestamp: pkt.Timestamp, SSRC: pkt.SSRC})
+		}
+		if p.TelephoneEvent < 0 && p.OfferedTelephoneEvent == 0 {
+			s.detectTones(rs, p.Codec.SampleRate(), h, peer)
+		}
+		if peer != nil && peer.prompts.Load() == 0 {
 			peer.relay(p.Codec, pkt.Payload)
 		}
 	default:
 		// Comfort noise and other payloads are ignored.
+	}
+}
+
+// detectTones looks for in-band digits in the packet just decoded (a leg
+// without telephone-event: a digit can only come this way, so it is never
+// counted twice). The tones themselves reach the peer with the audio; a
+// peer that takes RFC 4733 events gets the digit as one too.
+func (s *Stream) detectTones(rs *recvState, rate int, h *Handlers, peer *Stream) {
+	if rs.detector == nil || rs.detRate != rate {
+		d, err := dtmf.NewDetector(rate)
+		if err != nil {
+			return
+		}
+		rs.detector, rs.detRate = d, rate
+	}
+	rs.tones = rs.tones[:0]
+	rs.detector.Push(rs.pcm, func(d byte) { rs.tones = append(rs.tones, d) })
+	for _, d := range rs.tones {
+		if h != nil && h.OnDigit != nil {
+			h.OnDigit(d)
+		}
+		if peer != nil && peer.Params().TelephoneEvent >= 0 {
+			peer.ForwardDigit(d)
+		}
 	}
 }
 
@@ -250,153 +402,15 @@ func (s *Stream) accept(src netip.AddrPort) bool {
 	return !s.exact && src == s.params.Remote
 }
 
-// Close stops Run (closing the socket is left to Ports.Release).
+// Close stops Run and everything the stream does in the background
+// (closing the sockets is left to Ports.Release).
 func (s *Stream) Close() {
-	s.conn.SetReadDeadline(time.Unix(1, 0))
+	s.cancel()
+	s.socks.RTP.SetReadDeadline(time.Unix(1, 0))
+	if s.socks.RTCP != nil {
+		s.socks.RTCP.SetReadDeadline(time.Unix(1, 0))
+	}
 }
 
 // Done is closed when Run has returned.
 func (s *Stream) Done() <-chan struct{} { return s.done }
-
-// relay sends a payload received from the bridged peer.
-func (s *Stream) relay(from codec.Codec, payload []byte) {
-	s.mu.Lock()
-	p := s.params
-	s.mu.Unlock()
-	s.sendMu.Lock()
-	defer s.sendMu.Unlock()
-	out := payload
-	if from != p.Codec {
-		s.pcmOut = codec.Transcode(s.pcmOut[:0], from, p.Codec, payload)
-		out = s.pcmOut
-	}
-	s.writeLocked(p, p.PayloadType, out, uint32(len(out)))
-}
-
-// forwardEvent re-sends an RFC 4733 event from the bridged peer with this
-// leg's payload type, sequence and timestamp.
-func (s *Stream) forwardEvent(srcTS uint32, payload []byte) {
-	s.mu.Lock()
-	p := s.params
-	s.mu.Unlock()
-	if p.TelephoneEvent < 0 || len(payload) < 4 {
-		return
-	}
-	s.sendMu.Lock()
-	defer s.sendMu.Unlock()
-	if !s.evtOn || srcTS != s.evtSrcTS {
-		s.evtOn, s.evtSrcTS, s.evtDstTS = true, srcTS, s.ts
-		s.marker = true
-	}
-	ts := s.ts
-	s.ts = s.evtDstTS
-	s.writeLocked(p, uint8(p.TelephoneEvent), payload[:4], 0)
-	s.ts = ts
-}
-
-// writeLocked sends one packet and advances the timestamp by samples.
-func (s *Stream) writeLocked(p Params, pt uint8, payload []byte, samples uint32) {
-	if !p.Remote.IsValid() || p.Remote.Addr().IsUnspecified() {
-		return
-	}
-	h := rtp.Header{
-		Version:        2,
-		Marker:         s.marker,
-		PayloadType:    pt,
-		SequenceNumber: s.seq,
-		Timestamp:      s.ts,
-		SSRC:           s.ssrc,
-	}
-	s.marker = false
-	s.seq++
-	s.ts += samples
-	buf := s.sendBuf[:h.MarshalSize()]
-	if _, err := h.MarshalTo(buf); err != nil {
-		return
-	}
-	buf = append(buf, payload...)
-	s.sendBuf = buf[:0]
-	if _, err := s.conn.WriteToUDPAddrPort(buf, p.Remote); err == nil {
-		s.Stats.Sent.Add(1)
-	}
-}
-
-// Play sends pcm (8 kHz mono) paced in real time; while it plays, audio
-// relayed from a bridged peer is held back so the prompt is heard clearly.
-func (s *Stream) Play(ctx context.Context, pcm []int16) error {
-	s.prompts.Add(1)
-	defer s.prompts.Add(-1)
-	s.sendMu.Lock()
-	s.marker = true
-	s.sendMu.Unlock()
-	frame := make([]int16, FrameSamples)
-	var payload []byte
-	start := time.Now()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for i := 0; i*FrameSamples < len(pcm); i++ {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-timer.C:
-		}
-		chunk := pcm[i*FrameSamples:]
-		if len(chunk) > FrameSamples {
-			chunk = chunk[:FrameSamples]
-		}
-		n := copy(frame, chunk)
-		clear(frame[n:])
-		s.mu.Lock()
-		p := s.params
-		s.mu.Unlock()
-		payload = p.Codec.Encode(payload[:0], frame)
-		s.sendMu.Lock()
-		s.writeLocked(p, p.PayloadType, payload, FrameSamples)
-		s.sendMu.Unlock()
-		timer.Reset(time.Until(start.Add(time.Duration(i+1) * frameDuration)))
-	}
-	// Let the last packet play out before the caller moves on.
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-	}
-	return nil
-}
-
-// SendDigit sends one RFC 4733 digit (about 100 ms) to the peer.
-func (s *Stream) SendDigit(ctx context.Context, digit byte) error {
-	s.mu.Lock()
-	p := s.params
-	s.mu.Unlock()
-	if p.TelephoneEvent < 0 {
-		return errors.New("peer did not negotiate telephone-event")
-	}
-	events, err := dtmf.Events(digit, 10, 800, FrameSamples)
-	if err != nil {
-		return err
-	}
-	s.prompts.Add(1)
-	defer s.prompts.Add(-1)
-	s.sendMu.Lock()
-	s.marker = true
-	s.sendMu.Unlock()
-	var payload []byte
-	for i, ev := range events {
-		payload = ev.Marshal(payload[:0])
-		s.sendMu.Lock()
-		ts := s.ts
-		s.writeLocked(p, uint8(p.TelephoneEvent), payload, 0)
-		s.ts = ts
-		if i == len(events)-1 {
-			s.ts += uint32(ev.Duration)
-		}
-		s.sendMu.Unlock()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(frameDuration):
-		}
-	}
-	return nil
-}

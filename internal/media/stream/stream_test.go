@@ -66,18 +66,23 @@ func (p *peer) recv(t *testing.T) *rtp.Packet {
 
 func newStream(t *testing.T, ports *Ports, remote netip.AddrPort, c codec.Codec, te int) *Stream {
 	t.Helper()
-	conn, err := ports.Listen()
+	return newStreamWith(t, ports, Params{Remote: remote, Codec: c, PayloadType: c.PayloadType(), TelephoneEvent: te})
+}
+
+func newStreamWith(t *testing.T, ports *Ports, p Params) *Stream {
+	t.Helper()
+	socks, err := ports.Listen()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(conn, slog.Default())
-	s.SetParams(Params{Remote: remote, Codec: c, PayloadType: c.PayloadType(), TelephoneEvent: te})
+	s := New(socks, slog.Default())
+	s.SetParams(p)
 	ctx, cancel := context.WithCancel(context.Background())
 	go s.Run(ctx)
 	t.Cleanup(func() {
 		cancel()
 		<-s.Done()
-		ports.Release(conn)
+		ports.Release(socks)
 	})
 	return s
 }
@@ -93,9 +98,9 @@ func TestRelayTranscodesAndDropsForeignSources(t *testing.T) {
 
 	var mu sync.Mutex
 	var heard []int16
-	a.SetHandlers(Handlers{OnAudio: func(pcm []int16) {
+	a.SetHandlers(Handlers{OnAudio: func(au Audio) {
 		mu.Lock()
-		heard = append(heard, pcm...)
+		heard = append(heard, au.PCM...)
 		mu.Unlock()
 	}})
 	a.Bridge(b)
@@ -204,7 +209,13 @@ func TestPortsExhaustion(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := ports.Listen(); err != ErrNoPorts {
-		t.Fatalf("third port: %v, want ErrNoPorts", err)
+		t.Fatalf("third pair: %v, want ErrNoPorts", err)
+	}
+	for _, c := range []Sockets{c1, c2} {
+		rtpPort, rtcpPort := c.RTP.LocalAddr().(*net.UDPAddr).Port, c.RTCP.LocalAddr().(*net.UDPAddr).Port
+		if rtpPort%2 != 0 || rtcpPort != rtpPort+1 {
+			t.Errorf("pair %d/%d: want an even RTP port and RTCP on the next", rtpPort, rtcpPort)
+		}
 	}
 	ports.Release(c1)
 	c3, err := ports.Listen()
@@ -237,7 +248,7 @@ func FuzzHandle(f *testing.F) {
 			t.Skip(err)
 		}
 		defer conn.Close()
-		a, b := New(conn, slog.Default()), New(conn, slog.Default())
+		a, b := New(Sockets{RTP: conn}, slog.Default()), New(Sockets{RTP: conn}, slog.Default())
 		a.SetParams(Params{Remote: src, Codec: codec.PCMU, PayloadType: 0, TelephoneEvent: 101})
 		b.SetParams(Params{Remote: netip.MustParseAddrPort("127.0.0.1:9"), Codec: codec.PCMA, PayloadType: 8, TelephoneEvent: 100})
 		a.Bridge(b)
@@ -247,8 +258,9 @@ func FuzzHandle(f *testing.F) {
 			}
 		}})
 		var rs recvState
-		a.handle(&rs, src, data)
-		a.handle(&rs, src, data)
+		now := time.Now()
+		a.handle(&rs, src, data, now)
+		a.handle(&rs, src, data, now)
 	})
 }
 
@@ -303,7 +315,7 @@ func TestDigitsAreNotLoss(t *testing.T) {
 	s := newStream(t, ports, phone.addr(), codec.PCMU, 101)
 	digits := make(chan byte, 4)
 	audio := make(chan struct{}, 64)
-	s.SetHandlers(Handlers{OnDigit: func(d byte) { digits <- d }, OnAudio: func([]int16) { audio <- struct{}{} }})
+	s.SetHandlers(Handlers{OnDigit: func(d byte) { digits <- d }, OnAudio: func(Audio) { audio <- struct{}{} }})
 	to := netip.AddrPortFrom(loopback, uint16(s.LocalPort()))
 	frame := make([]byte, FrameSamples)
 	for range 5 {

@@ -21,9 +21,10 @@ set -eu
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# Speech: flite at its own rate, resampled to 16 kHz, 0.8 s of it.
+# Speech: flite at its own rate, resampled to 16 kHz, 0.8 s of it. SoX
+# dithers with random noise unless told not to (-D); -R seeds anything else.
 flite -t "Recording starts now. Please hold the line." -o "$tmp/speech.wav"
-sox "$tmp/speech.wav" -r 16000 -b 16 -e signed-integer -c 1 -t raw "$tmp/speech.raw" trim 0.2 0.8
+sox -R -D "$tmp/speech.wav" -r 16000 -b 16 -e signed-integer -c 1 -t raw "$tmp/speech.raw" trim 0.2 0.8
 
 python3 - "$tmp/speech.raw" input.raw random.g722 <<'PY'
 import math, struct, sys
