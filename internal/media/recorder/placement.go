@@ -1,0 +1,233 @@
+package recorder
+
+import "time"
+
+// How packets are placed, as durations; placementLimits holds them in
+// frames at the recording's rate.
+const (
+	// delayBucket is the length of one bucket of the least-delay window
+	// (delayBuckets of them: the offset follows the least delay of the
+	// last few seconds).
+	delayBucket = time.Second
+	// adjustDeadband is how far the least delay may wander from the
+	// offset in use before the offset follows it.
+	adjustDeadband = 2 * time.Millisecond
+	// maxAdjustStep is the most the offset moves at one packet once the
+	// stream's audio is being written: the hole it leaves or the audio it
+	// overwrites is never longer.
+	maxAdjustStep = 2 * time.Millisecond
+	// timestampJump: a packet this much later than its stream's mapping
+	// says is a new stream (a sender restart), not a late packet.
+	timestampJump = 3 * time.Second
+	// lateStreak: a stream whose every packet has been late for this long
+	// is re-anchored (its delay grew past the window for good).
+	lateStreak = time.Second
+	// maxPacket is the longest packet placed whole; longer ones are cut.
+	maxPacket = 200 * time.Millisecond
+)
+
+// placementLimits are the placement constants in frames.
+type placementLimits struct {
+	window     int64 // the jitter window
+	early      int64 // a packet this much earlier than its mapping re-anchors
+	jump       int64
+	lateStreak int64
+	deadband   int64
+	maxStep    int64
+}
+
+func newPlacementLimits(rate int, window time.Duration) placementLimits {
+	f := func(d time.Duration) int64 { return framesIn(d, rate) }
+	return placementLimits{
+		window:     f(window),
+		early:      f(window),
+		jump:       f(timestampJump),
+		lateStreak: f(lateStreak),
+		deadband:   f(adjustDeadband),
+		maxStep:    max(f(maxAdjustStep), 1),
+	}
+}
+
+// framesIn converts a duration to whole frames at rate without
+// overflowing for long durations.
+func framesIn(d time.Duration, rate int) int64 {
+	return int64(d/time.Second)*int64(rate) + int64(d%time.Second)*int64(rate)/int64(time.Second)
+}
+
+// stream maps one RTP stream's timestamps to recording positions: a
+// timestamp extended to 64 bits (relative to the stream's first packet)
+// plus offset is the position of the packet's first sample.
+type stream struct {
+	active    bool
+	ssrc      uint32
+	lastTS    uint32 // the latest placed packet's timestamp …
+	lastExt   int64  // … and its extended value
+	offset    int64
+	lateSince int64 // arrival of the first of the current run of late packets; -1: none
+}
+
+// extend turns a timestamp near the stream's latest one into its 64-bit
+// value (RTP timestamps wrap at 2^32).
+func (s *stream) extend(ts uint32) int64 {
+	return s.lastExt + int64(int32(ts-s.lastTS))
+}
+
+// anchor starts the stream at a packet that arrives at position arrival:
+// its first sample goes there.
+func (s *stream) anchor(ssrc, ts uint32, arrival int64) {
+	*s = stream{active: true, ssrc: ssrc, lastTS: ts, offset: arrival, lateSince: -1}
+}
+
+// channel is one side of the recording: audio not yet written, the
+// current stream's mapping and the one before it (for stragglers after a
+// change of stream).
+type channel struct {
+	audio ring
+	cur   stream
+	prev  stream
+	delay delayWindow
+	// settleFrom and settleEnd bound the audio the current stream placed
+	// while none of it has been written: until the writer reaches
+	// settleFrom the whole stream can still be moved as its offset
+	// settles.
+	settleFrom, settleEnd int64
+	// highWater is the end of the furthest audio placed on the channel.
+	highWater int64
+	recent    recentPackets
+}
+
+func newChannel(ringFrames int, bucketFrames int64) channel {
+	return channel{audio: newRing(ringFrames), delay: newDelayWindow(bucketFrames)}
+}
+
+// placement is where a packet goes, or why it does not.
+type placement int
+
+const (
+	placed placement = iota
+	droppedLate
+	droppedDuplicate
+)
+
+// place puts one packet's audio at the position its timestamp maps to.
+// written is the writer's frontier (positions before it are in the file)
+// and arrival the packet's arrival position.
+func (c *channel) place(p Packet, arrival, written int64, lim placementLimits) placement {
+	id := packetID{ssrc: p.SSRC, timestamp: p.Timestamp}
+	if c.recent.seen(id) {
+		return droppedDuplicate
+	}
+	if c.prev.active && p.SSRC == c.prev.ssrc && p.SSRC != c.cur.ssrc {
+		// A straggler from the stream before the change: placed by its
+		// own mapping if it still fits, never re-anchoring.
+		pos := c.prev.extend(p.Timestamp) + c.prev.offset
+		if dev := arrival - pos; dev >= -lim.early && dev <= lim.jump {
+			if pos < written {
+				return droppedLate
+			}
+			c.put(pos, p.PCM, written)
+			c.recent.add(id)
+			return placed
+		}
+	}
+	s := &c.cur
+	reanchor := !s.active || p.SSRC != s.ssrc
+	var ext int64
+	if !reanchor {
+		ext = s.extend(p.Timestamp)
+		pos := ext + s.offset
+		dev := arrival - pos
+		switch {
+		case dev < -lim.early || dev > lim.jump:
+			reanchor = true
+		case pos < written:
+			if s.lateSince < 0 {
+				s.lateSince = arrival
+			}
+			if arrival-s.lateSince < lim.lateStreak {
+				return droppedLate
+			}
+			reanchor = true
+		}
+	}
+	if reanchor {
+		if s.active && s.ssrc != p.SSRC {
+			c.prev = *s
+		}
+		s.anchor(p.SSRC, p.Timestamp, arrival)
+		ext = 0
+		c.delay.reset()
+		c.settleFrom, c.settleEnd = arrival, arrival
+	}
+	s.lateSince = -1
+	c.delay.observe(arrival, arrival-ext)
+	c.follow(written, lim)
+	pos := ext + s.offset
+	if pos < written {
+		return droppedLate
+	}
+	end := c.put(pos, p.PCM, written)
+	if c.settleFrom >= written && end > pos {
+		c.settleFrom = min(c.settleFrom, pos)
+		c.settleEnd = max(c.settleEnd, end)
+	}
+	if ext > s.lastExt {
+		s.lastTS, s.lastExt = p.Timestamp, ext
+	}
+	c.recent.add(id)
+	return placed
+}
+
+// follow moves the current stream's offset towards the least delay seen
+// lately. While none of the stream is written the stream moves whole;
+// afterwards the offset moves by at most lim.maxStep at a time, and only
+// once it is more than lim.deadband away.
+func (c *channel) follow(written int64, lim placementLimits) {
+	s := &c.cur
+	least, ok := c.delay.minimum()
+	if !ok {
+		return
+	}
+	diff := least - s.offset
+	if diff == 0 {
+		return
+	}
+	if c.settleFrom >= written {
+		hi := written + c.audio.size()
+		c.audio.move(c.settleFrom, c.settleEnd, diff, written, hi)
+		c.settleFrom = min(max(c.settleFrom+diff, written), hi)
+		c.settleEnd = min(max(c.settleEnd+diff, c.settleFrom), hi)
+		s.offset = least
+		return
+	}
+	if diff > -lim.deadband && diff < lim.deadband {
+		return
+	}
+	s.offset += min(max(diff, -lim.maxStep), lim.maxStep)
+}
+
+// put stores pcm from pos, cut at the end of the ring's span, and returns
+// the end of what it stored.
+func (c *channel) put(pos int64, pcm []int16, written int64) int64 {
+	n := min(int64(len(pcm)), written+c.audio.size()-pos)
+	if n <= 0 {
+		return pos
+	}
+	c.audio.put(pos, pcm[:n])
+	c.highWater = max(c.highWater, pos+n)
+	return pos + n
+}
+
+// append stores pcm right after the channel's furthest audio (or at the
+// writer's frontier if that is already written), for audio without
+// timestamps.
+func (c *channel) append(pcm []int16, written int64) {
+	c.put(max(c.highWater, written), pcm, written)
+}
+
+// silence drops everything not yet written (a pause).
+func (c *channel) silence() {
+	c.audio.clear()
+	c.cur.lateSince, c.prev.lateSince = -1, -1
+	c.settleFrom, c.settleEnd = -1, -1
+}
