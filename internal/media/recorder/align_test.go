@@ -116,6 +116,7 @@ func TestSenderClockDrift(t *testing.T) {
 	const every = time.Second
 	for _, speed := range []float64{1.001, 0.999} {
 		t.Run("speed "+time.Duration(speed*float64(time.Second)).String(), func(t *testing.T) {
+			t.Parallel()
 			rng := rand.New(rand.NewPCG(5, 6))
 			jitter := func(int) time.Duration { return time.Duration(rng.Int64N(int64(20 * time.Millisecond))) }
 			n := int(minutes * time.Minute / packetTime)
