@@ -33,6 +33,10 @@ func TestNewStreamReanchors(t *testing.T) {
 			p.Timestamp += 10 * DefaultSampleRate
 			return p
 		}, false},
+		{"timestamps 10 s ahead with a straggler from before", func(p Packet) Packet {
+			p.Timestamp += 10 * DefaultSampleRate
+			return p
+		}, true},
 		{"timestamps 10 s back", func(p Packet) Packet {
 			p.Timestamp -= 10 * DefaultSampleRate
 			return p

@@ -28,23 +28,27 @@ const (
 
 // placementLimits are the placement constants in frames.
 type placementLimits struct {
-	window     int64 // the jitter window
-	early      int64 // a packet this much earlier than its mapping re-anchors
-	jump       int64
-	lateStreak int64
-	deadband   int64
-	maxStep    int64
+	// early: a packet this much earlier than its stream's mapping says
+	// re-anchors (the window: more than any jitter explains).
+	early      int64
+	jump       int64 // timestampJump
+	lateStreak int64 // lateStreak
+	deadband   int64 // adjustDeadband
+	maxStep    int64 // maxAdjustStep, at least one frame
+	// stragglers is how long after a change of stream the packets of the
+	// one before are still placed by its mapping.
+	stragglers int64
 }
 
 func newPlacementLimits(rate int, window time.Duration) placementLimits {
 	f := func(d time.Duration) int64 { return framesIn(d, rate) }
 	return placementLimits{
-		window:     f(window),
 		early:      f(window),
 		jump:       f(timestampJump),
 		lateStreak: f(lateStreak),
 		deadband:   f(adjustDeadband),
 		maxStep:    max(f(maxAdjustStep), 1),
+		stragglers: f(window + 2*tick),
 	}
 }
 
@@ -85,7 +89,10 @@ type channel struct {
 	audio ring
 	cur   stream
 	prev  stream
-	delay delayWindow
+	// prevUntil is the arrival after which prev's stragglers would be
+	// late anyway and a packet of its SSRC starts it again.
+	prevUntil int64
+	delay     delayWindow
 	// settleFrom and settleEnd bound the audio the current stream placed
 	// while none of it has been written: until the writer reaches
 	// settleFrom the whole stream can still be moved as its offset
@@ -117,9 +124,17 @@ func (c *channel) place(p Packet, arrival, written int64, lim placementLimits) p
 	if c.recent.seen(id) {
 		return droppedDuplicate
 	}
-	if c.prev.active && p.SSRC == c.prev.ssrc && p.SSRC != c.cur.ssrc {
+	s := &c.cur
+	fits := s.active && p.SSRC == s.ssrc
+	var ext int64
+	if fits {
+		ext = s.extend(p.Timestamp)
+		dev := arrival - (ext + s.offset)
+		fits = dev >= -lim.early && dev <= lim.jump
+	}
+	if !fits && c.prev.active && p.SSRC == c.prev.ssrc && arrival < c.prevUntil {
 		// A straggler from the stream before the change: placed by its
-		// own mapping if it still fits, never re-anchoring.
+		// own mapping if it fits, never re-anchoring.
 		pos := c.prev.extend(p.Timestamp) + c.prev.offset
 		if dev := arrival - pos; dev >= -lim.early && dev <= lim.jump {
 			if pos < written {
@@ -130,30 +145,17 @@ func (c *channel) place(p Packet, arrival, written int64, lim placementLimits) p
 			return placed
 		}
 	}
-	s := &c.cur
-	reanchor := !s.active || p.SSRC != s.ssrc
-	var ext int64
-	if !reanchor {
-		ext = s.extend(p.Timestamp)
-		pos := ext + s.offset
-		dev := arrival - pos
-		switch {
-		case dev < -lim.early || dev > lim.jump:
-			reanchor = true
-		case pos < written:
-			if s.lateSince < 0 {
-				s.lateSince = arrival
-			}
-			if arrival-s.lateSince < lim.lateStreak {
-				return droppedLate
-			}
-			reanchor = true
+	if fits && ext+s.offset < written {
+		if s.lateSince < 0 {
+			s.lateSince = arrival
 		}
+		if arrival-s.lateSince < lim.lateStreak {
+			return droppedLate
+		}
+		fits = false // late for good: the delay grew past the window
 	}
-	if reanchor {
-		if s.active && s.ssrc != p.SSRC {
-			c.prev = *s
-		}
+	if !fits {
+		c.prev, c.prevUntil = *s, arrival+lim.stragglers
 		s.anchor(p.SSRC, p.Timestamp, arrival)
 		ext = 0
 		c.delay.reset()
