@@ -168,3 +168,39 @@ func TestRandomLossIsSilenceAtLostPackets(t *testing.T) {
 		t.Fatalf("only %d packets lost; the test needs some", nlost)
 	}
 }
+
+// TestPauseWithPackets: packets during a pause are not recorded, and
+// after it the channel goes on where packets arrive.
+func TestPauseWithPackets(t *testing.T) {
+	const n = 150
+	end := sentAt(n) + time.Second
+	_, want := recordDeliveries(t, onTime(n), end)
+	pauseAt, resumeAt := time.Second, 2*time.Second
+	s := newSim(t, Options{})
+	var before, during, after []delivery
+	for _, d := range onTime(n) {
+		switch {
+		case d.at < pauseAt:
+			before = append(before, d)
+		case d.at < resumeAt:
+			during = append(during, d)
+		default:
+			after = append(after, d)
+		}
+	}
+	s.deliver(before)
+	s.advance(pauseAt)
+	s.r.Pause()
+	s.deliver(during)
+	s.advance(resumeAt)
+	s.r.Resume()
+	s.deliver(after)
+	res, pcm := s.finish(end)
+	// Silence from the pause to the end of the last packet it swallowed.
+	lastSwallowed := during[len(during)-1].at + packetTime
+	clear(want[framesIn(pauseAt, DefaultSampleRate):framesIn(lastSwallowed, DefaultSampleRate)])
+	equalSamples(t, channelOf(pcm, 0), want)
+	if len(res.Pauses) != 1 || res.Late != 0 {
+		t.Errorf("pauses %+v, late %d", res.Pauses, res.Late)
+	}
+}

@@ -48,7 +48,8 @@ type Options struct {
 	Clock func() time.Time
 	// JitterWindow is how far behind real time the writer trails, the
 	// longest a packet may be delayed and still land in place; 0 means
-	// 200 ms.
+	// 200 ms, and it may be at most 5 s. Each channel holds about twice
+	// the window of audio.
 	JitterWindow time.Duration
 
 	// manualFlush leaves writing to whoever calls tickOnce (tests drive
