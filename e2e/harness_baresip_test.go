@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -627,7 +628,7 @@ func parseAudioDebug(out string) (audioStatus, error) {
 			section = f[0]
 		case len(f) == 4 && f[0] == "time" && f[1] == "=" && f[3] == "sec":
 			v, err := strconv.ParseFloat(f[2], 64)
-			if err != nil || v < 0 {
+			if err != nil || !(v >= 0) || math.IsInf(v, 0) {
 				return st, fmt.Errorf("bad time in %q", line)
 			}
 			switch section {
@@ -728,4 +729,127 @@ func (b *baresip) checkTransport() {
 		}
 		b.t.Errorf("baresip %s: %s went over %s, want %s", b.opts.Name, m.Msg.Short(), m.Transport, want)
 	}
+}
+
+// audioDebugSample is /audio_debug's output on a call, from baresip 1.0.0.
+const audioDebugSample = `
+--- Audio stream ---
+ tx:   encode: PCMU 8000Hz/1ch ptime=20ms S16LE
+       aubuf: wish_sz=320 cur_sz=0 filling=0 (cur 0.00ms, max 600.00ms, or 0, ur 0)
+       source: aufile,voice.wav S16LE
+       time = 3.080 sec
+ rx:   decode: PCMU 8000Hz/1ch S16LE
+       aubuf: wish_sz=320 cur_sz=0 filling=1 (cur 0.00ms, max 160.00ms, or 1, ur 2795459)
+       player: aubridge,heard S16LE
+       n_discard:0
+       time = 1.919 sec
+ audio tx pipeline:      aufile ---> sndfile ---> PCMU
+ audio rx pipeline:    aubridge <--- PCMU
+ audio dir=sendonly pt_enc=0
+ local: 0.0.0.0:62920, remote: 127.0.0.1:62928/127.0.0.1:62929
+`
+
+// traceSample is a piece of baresip -s output: a colour escape, "#", the
+// transport line, the message, and the escape that ends it.
+const traceSample = "baresip is ready.\n\x1b[36;1m#\nTCP 127.0.0.1:48422 -> 127.0.0.1:21720\n" +
+	"INVITE sip:+12125550123@127.0.0.1:21720 SIP/2.0\nVia: SIP/2.0/TCP 127.0.0.1:21744;branch=z9hG4bK.1\n" +
+	"CSeq: 1 INVITE\nContact: <sip:callrec@127.0.0.1:21744>\nContent-Length: 0\n\n\x1b[;m\n" +
+	"ua: using AF from sdp offer: af=AF_INET\n\x1b[36;1m#\nUDP 127.0.0.1:21720 -> 127.0.0.1:21744\n" +
+	"SIP/2.0 200 OK\nCSeq: 2 BYE\nContent-Length: 0\n\n\x1b[;m\n"
+
+// TestHarnessBaresipParsers checks the readers of baresip's output
+// against samples of it.
+func TestHarnessBaresipParsers(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	for _, p := range []string{`{"event":true,"type":"CALL_CLOSED"}`, "", "a,b:c"} {
+		if err := writeNetstring(&b, []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := bufio.NewReader(&b)
+	for _, want := range []string{`{"event":true,"type":"CALL_CLOSED"}`, "", "a,b:c"} {
+		got, err := readNetstring(r)
+		if err != nil || string(got) != want {
+			t.Errorf("readNetstring = %q, %v; want %q", got, err, want)
+		}
+	}
+	for _, bad := range []string{"5:abc,", "3:abcd", ":x,", "x:abc,", "99999999:", "-1:,"} {
+		if p, err := readNetstring(bufio.NewReader(strings.NewReader(bad))); err == nil {
+			t.Errorf("readNetstring(%q) = %q, want an error", bad, p)
+		}
+	}
+
+	st, err := parseAudioDebug(audioDebugSample)
+	if err != nil || st != (audioStatus{Dir: "sendonly", RxSeconds: 1.919, TxSeconds: 3.08}) {
+		t.Errorf("parseAudioDebug = %+v, %v", st, err)
+	}
+	if _, err := parseAudioDebug("--- Audio stream ---\n"); err == nil {
+		t.Error("parseAudioDebug of no stream gave no error")
+	}
+
+	trace := parseBaresipTrace(traceSample)
+	if len(trace) != 2 {
+		t.Fatalf("parseBaresipTrace found %d messages, want 2: %+v", len(trace), trace)
+	}
+	if m := trace[0]; m.Transport != "TCP" || m.From != "127.0.0.1:48422" || m.Msg.Method != "INVITE" || m.Msg.Header("Contact") != "<sip:callrec@127.0.0.1:21744>" {
+		t.Errorf("first message %+v", m)
+	}
+	if m := trace[1]; m.Transport != "UDP" || m.Msg.Status != 200 || m.Msg.CSeq != "BYE" {
+		t.Errorf("second message %+v", m)
+	}
+}
+
+// FuzzReadNetstring: any input gives a payload or an error, never a
+// panic, and a payload written back reads the same.
+func FuzzReadNetstring(f *testing.F) {
+	for _, s := range []string{"5:hello,", "0:,", "12:{\"a\":\"b:c\"},3:abc,", "5:abc,", "007:1234567,", ":", "1:", "9999999:x"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		p, err := readNetstring(bufio.NewReader(bytes.NewReader(in)))
+		if err != nil {
+			return
+		}
+		if len(p) > maxNetstring {
+			t.Fatalf("payload of %d bytes, over %d", len(p), maxNetstring)
+		}
+		var b bytes.Buffer
+		if err := writeNetstring(&b, p); err != nil {
+			t.Fatal(err)
+		}
+		again, err := readNetstring(bufio.NewReader(&b))
+		if err != nil || !bytes.Equal(again, p) {
+			t.Fatalf("round trip of %q gave %q, %v", p, again, err)
+		}
+	})
+}
+
+// FuzzParseAudioDebug: any text gives a status or an error, never a
+// panic, and a status has no negative times.
+func FuzzParseAudioDebug(f *testing.F) {
+	f.Add(audioDebugSample)
+	f.Add(" tx:\n time = 1 sec\n rx:\n time = 2 sec\n audio dir=sendrecv\n")
+	f.Add(" rx:\n time = NaN sec\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		st, err := parseAudioDebug(in)
+		if err == nil && (st.RxSeconds < 0 || st.TxSeconds < 0 || st.Dir == "") {
+			t.Fatalf("parseAudioDebug(%q) = %+v", in, st)
+		}
+	})
+}
+
+// FuzzParseBaresipTrace: any log gives messages, never a panic, each with
+// a transport baresip names.
+func FuzzParseBaresipTrace(f *testing.F) {
+	f.Add(traceSample)
+	f.Add("TLS a -> b\n")
+	f.Add("UDP 1 -> 2\nSIP/2.0 100 Trying\n\x1b[;m")
+	f.Fuzz(func(t *testing.T, in string) {
+		for _, m := range parseBaresipTrace(in) {
+			if m.Transport != "UDP" && m.Transport != "TCP" && m.Transport != "TLS" {
+				t.Fatalf("message over %q", m.Transport)
+			}
+		}
+	})
 }
