@@ -853,3 +853,159 @@ func FuzzParseBaresipTrace(f *testing.F) {
 		}
 	})
 }
+
+// linphone is one linphonec (Debian linphone-cli) phone, driven through
+// its standard input: the console's commands, one a line, and its
+// output read back from the log. It plays its tone from a WAV file and
+// records what it hears to heard.wav ('soundcard use files').
+type linphone struct {
+	t       *testing.T
+	name    string
+	voiceHz int
+	dir     string
+	stdin   io.WriteCloser
+	cmd     *exec.Cmd
+	log     *syncBuffer
+	done    chan struct{}
+	waitErr error
+}
+
+// requireLinphone skips the test when linphonec is missing, unless
+// CI=true, where that is a failure.
+func requireLinphone(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("linphonec")
+	if err != nil {
+		msg := "linphonec not found on PATH: install it (Debian: apt-get install linphone-cli) to run the linphone test"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return path
+}
+
+// startLinphone starts linphonec as user over UDP, sending a tone at
+// voiceHz. It is told to quit when the test ends; its output is shown if
+// the test failed.
+func startLinphone(t *testing.T, name, user string, voiceHz int) *linphone {
+	t.Helper()
+	bin := requireLinphone(t)
+	dir := filepath.Join(t.TempDir(), "linphone-"+name)
+	// linphonec keeps its call history under $HOME/.local/share/linphone.
+	if err := os.MkdirAll(filepath.Join(dir, ".local", "share", "linphone"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := map[string]any{"SIPPort": freePorts(t, 1, false), "RTPPort": freePorts(t, 4, false), "User": user}
+	var rc bytes.Buffer
+	if err := baresipTemplates.ExecuteTemplate(&rc, "linphonerc.tmpl", data); err != nil {
+		t.Fatal(err)
+	}
+	rcPath := filepath.Join(dir, "linphonerc")
+	if err := os.WriteFile(rcPath, rc.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeMonoWAV(t, filepath.Join(dir, "voice.wav"), sine(float64(voiceHz), 0.5, 90*8000))
+	l := &linphone{t: t, name: name, voiceHz: voiceHz, dir: dir, log: &syncBuffer{}, done: make(chan struct{})}
+	l.cmd = exec.Command(bin, "-c", rcPath, "-d", "0")
+	l.cmd.Dir = dir
+	l.cmd.Env = append(cleanEnv(), "HOME="+dir)
+	l.cmd.Stdout = l.log
+	l.cmd.Stderr = l.log
+	l.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	stdin, err := l.cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.stdin = stdin
+	if err := l.cmd.Start(); err != nil {
+		t.Fatalf("start linphonec %s: %v", name, err)
+	}
+	go func() {
+		l.waitErr = l.cmd.Wait()
+		close(l.done)
+	}()
+	t.Cleanup(l.stop)
+	l.waitOutput(15*time.Second, "linphonec> ")
+	l.send("ipv6 disable")
+	l.send("soundcard use files")
+	l.waitOutput(5*time.Second, "Using wav files instead of soundcard.")
+	l.send("play " + filepath.Join(dir, "voice.wav"))
+	l.send("record " + filepath.Join(dir, "heard.wav"))
+	return l
+}
+
+// send types one console line.
+func (l *linphone) send(line string) {
+	l.t.Helper()
+	if _, err := io.WriteString(l.stdin, line+"\n"); err != nil {
+		l.t.Fatalf("linphonec %s: type %q: %v", l.name, line, err)
+	}
+}
+
+// waitOutput waits up to d for linphonec to print text.
+func (l *linphone) waitOutput(d time.Duration, text string) {
+	l.t.Helper()
+	deadline := time.Now().Add(d)
+	for !strings.Contains(l.log.String(), text) {
+		select {
+		case <-l.done:
+			l.t.Fatalf("linphonec %s exited (%v) before printing %q; output:\n%s", l.name, l.waitErr, text, l.log)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			l.t.Fatalf("linphonec %s did not print %q within %v", l.name, text, d)
+		}
+	}
+}
+
+// dial calls user at the SIP address addr.
+func (l *linphone) dial(user, addr string) {
+	l.t.Helper()
+	l.send(fmt.Sprintf("call sip:%s@%s", user, addr))
+}
+
+// pressKeys sends keys on the call: a line of one key is a key press,
+// sent as RFC 4733 events.
+func (l *linphone) pressKeys(keys string) {
+	l.t.Helper()
+	for i, k := range keys {
+		if i > 0 {
+			time.Sleep(keyGap)
+		}
+		l.send(string(k))
+	}
+}
+
+// heard is what the phone recorded of the call (8 kHz mono).
+func (l *linphone) heard() []int16 {
+	l.t.Helper()
+	path := filepath.Join(l.dir, "heard.wav")
+	w, err := readWAV(path)
+	if err != nil {
+		l.t.Fatalf("linphonec %s: %v", l.name, err)
+	}
+	if w.Channels != 1 || w.SampleRate != 8000 {
+		l.t.Fatalf("linphonec %s: %s has %d channels at %d Hz, want 8 kHz mono", l.name, path, w.Channels, w.SampleRate)
+	}
+	return w.Samples[0]
+}
+
+// stop types quit, and kills linphonec if it has not exited within 10 s.
+func (l *linphone) stop() {
+	select {
+	case <-l.done:
+	default:
+		_, _ = io.WriteString(l.stdin, "quit\n")
+		select {
+		case <-l.done:
+		case <-time.After(10 * time.Second):
+			_ = l.cmd.Process.Signal(syscall.SIGKILL)
+			<-l.done
+			l.t.Errorf("linphonec %s did not quit within 10 s; killed", l.name)
+		}
+	}
+	if l.t.Failed() {
+		l.t.Logf("linphonec %s (%s) output:\n%s", l.name, l.dir, l.log)
+	}
+}

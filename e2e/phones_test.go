@@ -294,3 +294,47 @@ func TestPhonePauseResume(t *testing.T) {
 		})
 	}
 }
+
+// TestPhoneLinphoneDialOut: TestPhoneDialOut over UDP with linphonec as
+// the owner's phone: its keys reach callrec, and the two phones hear each
+// other.
+func TestPhoneLinphoneDialOut(t *testing.T) {
+	t.Parallel()
+	tr := phoneTransport{Name: "udp", SIP: "udp"}
+	far := startBaresip(t, baresipOpts{Name: "far", User: farE164, VoiceHz: otherHz, Transport: tr, AutoAnswer: true})
+	cr := phoneCallrec(t, config{OwnerPIN: ownerPIN}, tr, far)
+	owner := startLinphone(t, "owner", ownerNumber, ownerHz)
+	owner.dial(serviceNumber, cr.SIPAddr())
+	owner.waitOutput(20*time.Second, "connected.")
+	cr.waitLog(20*time.Second, "prompt=enter_pin.wav")
+	time.Sleep(waitEnterPIN * time.Millisecond)
+	owner.pressKeys(ownerPIN + "#")
+	cr.waitLog(20*time.Second, "prompt=enter_number.wav")
+	time.Sleep(waitEnterNumber * time.Millisecond)
+	owner.pressKeys(farNational + "#")
+	up := far.waitEvent(30*time.Second, "CALL_ESTABLISHED")
+	cr.waitRecordingStarted()
+	cr.waitLog(20*time.Second, "type=ReceiveDigits")
+	time.Sleep(5 * time.Second)
+	owner.send("terminate")
+	owner.waitOutput(10*time.Second, "ended")
+	down := far.waitEvent(10*time.Second, "CALL_CLOSED")
+
+	rec := cr.oneCall()
+	if rec.Direction != "outbound" || rec.Party != farE164 || rec.Status != "completed" || rec.AnsweredAt == nil {
+		t.Errorf("call record %v: want direction outbound, party %s, status completed, answered_at set", rec, farE164)
+	}
+	checkRecording(t, cr, rec, down.At.Sub(up.At), 4)
+	far.heardTone(0, ownerHz, 4)
+	heard := owner.heard()
+	hits, _ := toneFrames(heard, otherHz)
+	own, frames := toneFrames(heard, ownerHz)
+	t.Logf("linphonec heard %.2f s: %d Hz in %.2f s, its own %d Hz in %.2f s", float64(len(heard))/8000,
+		otherHz, float64(hits*frameMS)/1000, ownerHz, float64(own*frameMS)/1000)
+	if hits*frameMS < 4000 {
+		t.Errorf("linphonec heard the far phone's %d Hz for %.2f s, want at least 4 s", otherHz, float64(hits*frameMS)/1000)
+	}
+	if own > frames/50 {
+		t.Errorf("linphonec heard its own %d Hz for %.2f s: its audio came back to it", ownerHz, float64(own*frameMS)/1000)
+	}
+}
