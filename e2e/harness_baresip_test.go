@@ -174,7 +174,7 @@ func startBaresip(t *testing.T, o baresipOpts) *baresip {
 	}
 	c := baresipConfig{
 		baresipOpts: o, Dir: dir, ModuleDir: baresipModules(t, bin), VoiceFile: filepath.Join(dir, "voice.wav"),
-		SIPPort: freePorts(t, 1, true), CtrlPort: freePorts(t, 1, true),
+		SIPPort: freePorts(t, 2, true), CtrlPort: freePorts(t, 1, true),
 		AnswerMode: "manual", MediaEnc: o.Transport.MediaEnc,
 	}
 	c.RTPLo = freePorts(t, 20, false)
@@ -340,13 +340,14 @@ func (b *baresip) command(name, params string) string {
 	}
 }
 
-// SIPURI is the URI that reaches this phone's account.
-func (b *baresip) SIPURI() string {
-	return fmt.Sprintf("sip:%s@127.0.0.1:%d%s", b.opts.User, b.sipPort, b.opts.Transport.URIParams())
+// SIPPort is the port the phone takes SIP on over its transport: baresip
+// listens for UDP and TCP on sip_listen's port and for TLS on the next.
+func (b *baresip) SIPPort() int {
+	if b.opts.Transport.SIP == "tls" {
+		return b.sipPort + 1
+	}
+	return b.sipPort
 }
-
-// Addr is the phone's SIP host:port (the same for UDP, TCP and TLS).
-func (b *baresip) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(b.sipPort)) }
 
 // dial calls user at the SIP address addr, over the phone's transport
 // (its account's URI names it, and baresip adds it to the URI dialled).
