@@ -92,13 +92,14 @@ type ctrlMessage struct {
 }
 
 // baresip is one running baresip phone. Its reader goroutine appends what
-// ctrl_tcp sends to events and replies; mu guards both, and changed is
-// closed (and replaced) on every append so that waiters wake up.
+// ctrl_tcp sends to events and replies; mu guards events, replies,
+// changed and taken, and changed is closed (and replaced) on every append
+// so that waiters wake up.
 type baresip struct {
 	t         *testing.T
 	opts      baresipOpts
 	dir       string
-	sipPort   int
+	sipPort   int // sip_listen's port: UDP and TCP; TLS is on the next one
 	ctrlPort  int
 	cmd       *exec.Cmd
 	log       *syncBuffer
@@ -514,7 +515,8 @@ func (b *baresip) dumps(dir string) []string {
 
 // heard is what the phone heard on its (one) call so far: the decoded
 // audio its sndfile filter wrote, 8 kHz mono. Only received audio is in
-// it: a gap in the RTP is no silence in the file.
+// it: a gap in the RTP is no silence in the file. baresip 1.0.0 stops the
+// dump when a re-INVITE restarts its player (hold): use audio then.
 func (b *baresip) heard() []int16 {
 	b.t.Helper()
 	files := b.dumps("dec")
