@@ -1,0 +1,163 @@
+package e2e
+
+// Kamailio and rtpengine, the other real SIP and media stacks the network
+// tests put around callrec: an SBC in front of it (sbc.cfg.tmpl, media
+// anchored by rtpengine) and a registrar outside a NAT
+// (registrar.cfg.tmpl). The configurations are text/templates under
+// testdata/kamailio/, filled in per test with its addresses and ports.
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"text/template"
+	"time"
+)
+
+// kamailioFiles are the Kamailio configuration templates.
+//
+//go:embed testdata/kamailio/*.tmpl
+var kamailioFiles embed.FS
+
+// kamailioTemplates are kamailioFiles, parsed.
+var kamailioTemplates = template.Must(template.New("kamailio").ParseFS(kamailioFiles, "testdata/kamailio/*.tmpl"))
+
+// renderKamailio fills in testdata/kamailio/NAME.cfg.tmpl.
+func renderKamailio(t *testing.T, name string, data any) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := kamailioTemplates.ExecuteTemplate(&b, name+".cfg.tmpl", data); err != nil {
+		t.Fatalf("kamailio config %s: %v", name, err)
+	}
+	return b.String()
+}
+
+// startKamailio writes cfg and runs Kamailio on it in the foreground
+// inside ns (nil: this namespace), and waits until it has bound every UDP
+// port in ports.
+func startKamailio(t *testing.T, ns *netns, name, cfg string, ports ...int) *nsProcess {
+	t.Helper()
+	bin := requireTool(t, "kamailio", "kamailio")
+	dir := filepath.Join(t.TempDir(), name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "kamailio.cfg")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cmdIn(ns, bin, "-c", "-f", path).CombinedOutput(); err != nil {
+		t.Fatalf("kamailio -c rejects its config: %v\n%s\n%s", err, out, numbered(cfg))
+	}
+	p := startIn(t, ns, name, bin, "-f", path, "-DD", "-E", "-Y", dir, "-w", dir, "-m", "32", "-M", "4")
+	for _, port := range ports {
+		p.waitBound(t, "udp", port, 10*time.Second)
+	}
+	return p
+}
+
+// numbered is s with line numbers, for a config a program rejected.
+func numbered(s string) string {
+	var b strings.Builder
+	for i, l := range strings.Split(s, "\n") {
+		fmt.Fprintf(&b, "%4d  %s\n", i+1, l)
+	}
+	return b.String()
+}
+
+// rtpengineOpts says how to run rtpengine (userspace only).
+type rtpengineOpts struct {
+	IP      string // the media interface: what SDP rewritten by it names
+	NGPort  int    // the control (ng protocol) port, on 127.0.0.1
+	PortMin int    // media ports PortMin–PortMax on IP
+	PortMax int
+}
+
+// startRtpengine runs rtpengine in the foreground inside ns (nil: this
+// namespace) and waits until its control port is bound.
+func startRtpengine(t *testing.T, ns *netns, o rtpengineOpts) *nsProcess {
+	t.Helper()
+	bin := requireTool(t, "rtpengine", "rtpengine-daemon")
+	dir := t.TempDir()
+	p := startIn(t, ns, "rtpengine", bin,
+		"--config-file=none", "--table=-1", "--foreground", "--log-stderr", "--log-level=6",
+		"--pidfile="+filepath.Join(dir, "rtpengine.pid"),
+		"--interface="+o.IP, "--listen-ng=127.0.0.1:"+strconv.Itoa(o.NGPort),
+		"--port-min="+strconv.Itoa(o.PortMin), "--port-max="+strconv.Itoa(o.PortMax),
+		"--num-threads=2", "--delete-delay=0")
+	p.waitBound(t, "udp", o.NGPort, 10*time.Second)
+	return p
+}
+
+// cmdIn is argv as a command inside ns (nil: this namespace).
+func cmdIn(ns *netns, argv ...string) *exec.Cmd {
+	if ns != nil {
+		return ns.command(argv...)
+	}
+	return exec.Command(argv[0], argv[1:]...)
+}
+
+// kamailioSBC fills in sbc.cfg.tmpl.
+type kamailioSBC struct {
+	IP            string // Kamailio's address
+	FarPort       int    // where the trunk and the phones send
+	NearPort      int    // where callrec sends (its trunk.address)
+	CallrecAddr   string // callrec's SIP host:port
+	TrunkAddr     string // the trunk's SIP host:port
+	NGAddr        string // rtpengine's control host:port
+	TowardCallrec string // rtpengine flags for SDP sent toward callrec
+	TowardFar     string // rtpengine flags for SDP sent toward the far side
+}
+
+// sbc is Kamailio and rtpengine, started.
+type sbc struct {
+	kamailio, rtpengine *nsProcess
+	cfg                 kamailioSBC
+	media               rtpengineOpts
+}
+
+// startSBC starts rtpengine with media on mediaIP and Kamailio on
+// 127.0.0.1 with the two ports of cfg (which it completes with the
+// control address), all in this namespace.
+func startSBC(t *testing.T, cfg kamailioSBC, mediaIP string) *sbc {
+	t.Helper()
+	requireTool(t, "kamailio", "kamailio")
+	requireTool(t, "rtpengine", "rtpengine-daemon")
+	lo := freePorts(t, 40, false)
+	media := rtpengineOpts{IP: mediaIP, NGPort: freePorts(t, 1, false), PortMin: lo, PortMax: lo + 39}
+	cfg.NGAddr = "127.0.0.1:" + strconv.Itoa(media.NGPort)
+	if cfg.IP == "" {
+		cfg.IP = "127.0.0.1"
+	}
+	s := &sbc{cfg: cfg, media: media}
+	s.rtpengine = startRtpengine(t, nil, media)
+	s.kamailio = startKamailio(t, nil, "kamailio", renderKamailio(t, "sbc", cfg), cfg.FarPort, cfg.NearPort)
+	return s
+}
+
+// FarAddr is where the trunk's and the phones' side sends.
+func (s *sbc) FarAddr() string { return fmt.Sprintf("%s:%d", s.cfg.IP, s.cfg.FarPort) }
+
+// relayed reports whether ip:port is one of rtpengine's media ports.
+func (s *sbc) relayed(ip string, port int) bool {
+	return ip == s.media.IP && port >= s.media.PortMin && port <= s.media.PortMax
+}
+
+// kamailioRegistrar fills in registrar.cfg.tmpl: a registrar and proxy
+// outside a NAT. REGISTERs are saved with the address they came from
+// (the NAT's binding); an INVITE from elsewhere than the registered box
+// goes to its binding, keeping the number dialled; one from the box goes
+// to the trunk.
+type kamailioRegistrar struct {
+	IP        string // Kamailio's address and SIP port
+	Port      int
+	AOR       string // the address of record the box registers
+	BoxIP     string // where the box's requests come from (the NAT's public address)
+	TrunkAddr string // where the box's calls go
+}
