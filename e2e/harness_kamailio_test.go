@@ -161,3 +161,9 @@ type kamailioRegistrar struct {
 	BoxIP     string // where the box's requests come from (the NAT's public address)
 	TrunkAddr string // where the box's calls go
 }
+
+// startRegistrar starts Kamailio as a registrar and proxy inside ns.
+func startRegistrar(t *testing.T, ns *netns, r kamailioRegistrar) *nsProcess {
+	t.Helper()
+	return startKamailio(t, ns, "registrar", renderKamailio(t, "registrar", r), r.Port)
+}

@@ -234,18 +234,6 @@ func (n *netns) listenUDP(ip string, port int) *net.UDPConn {
 	return c
 }
 
-// dialTCP reports whether a TCP connection to addr can be opened from
-// inside the namespace.
-func (n *netns) dialTCP(addr string) bool {
-	return n.do(func() error {
-		c, err := net.DialTimeout("tcp4", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-		}
-		return err
-	}) == nil
-}
-
 // veth links namespaces a and b with a veth pair, giving a's end addrA and
 // b's end addrB (CIDR), both up. The ends are named after the namespaces.
 func veth(t *testing.T, a *netns, addrA string, b *netns, addrB string) (ifA, ifB string) {
@@ -405,8 +393,17 @@ func bound(pid int, proto string, port int) bool {
 	if err != nil {
 		return false
 	}
+	return procNetHasPort(string(b), proto, port)
+}
+
+// procNetHasPort reads a /proc/net/udp or /proc/net/tcp table (a header
+// line, then one socket a line: slot, local address:port in hex, remote,
+// state) and reports whether a socket is bound to port: any UDP socket, a
+// TCP one only when listening.
+func procNetHasPort(table, proto string, port int) bool {
 	want := fmt.Sprintf(":%04X ", port)
-	for _, line := range strings.Split(string(b), "\n")[1:] {
+	lines := strings.Split(table, "\n")
+	for _, line := range lines[min(1, len(lines)):] {
 		f := strings.Fields(line)
 		if len(f) < 4 || !strings.HasSuffix(f[1]+" ", want) {
 			continue
@@ -722,5 +719,36 @@ func TestNATHarness(t *testing.T) {
 	_, _ = outside.WriteToUDP([]byte("late"), from)
 	if from, ok := recv(office, time.Second); ok {
 		t.Errorf("a packet from %v arrived through a binding idle past its 2 s timeout; conntrack:\n%s", from, n.conntrackUDP(t))
+	}
+}
+
+// FuzzProcNetHasPort: any table text, port and protocol; the reader never
+// panics, and a table it accepts a port from names that port.
+func FuzzProcNetHasPort(f *testing.F) {
+	f.Add("  sl  local_address rem_address   st\n   0: 0100007F:13C4 00000000:0000 07 00000000:00000000\n", "udp", 5060)
+	f.Add("  sl  local_address rem_address   st\n   0: 0100007F:13C4 00000000:0000 0A 00000000:00000000\n", "tcp", 5060)
+	f.Add("", "tcp", 0)
+	f.Add("header only", "udp", 65535)
+	f.Fuzz(func(t *testing.T, table, proto string, port int) {
+		if procNetHasPort(table, proto, port) && !strings.Contains(table, fmt.Sprintf(":%04X", port)) {
+			t.Errorf("port %d found in a table that does not name it: %q", port, table)
+		}
+	})
+}
+
+// TestProcNetHasPort checks the /proc/net reader on known tables.
+func TestProcNetHasPort(t *testing.T) {
+	const table = "  sl  local_address rem_address   st\n" +
+		"   0: 0100007F:13C4 00000000:0000 07 00000000:00000000\n" +
+		"   1: 0100007F:13CE 00000000:0000 0A 00000000:00000000\n" +
+		"   2: 0100007F:13D8 0100007F:9C40 01 00000000:00000000\n"
+	for _, c := range []struct {
+		proto string
+		port  int
+		want  bool
+	}{{"udp", 5060, true}, {"udp", 5070, true}, {"tcp", 5070, true}, {"tcp", 5060, false}, {"tcp", 5080, false}, {"udp", 5090, false}} {
+		if got := procNetHasPort(table, c.proto, c.port); got != c.want {
+			t.Errorf("procNetHasPort(%s, %d) = %v, want %v", c.proto, c.port, got, c.want)
+		}
 	}
 }

@@ -258,3 +258,43 @@ func lossFigures(path string, v any) []lossFigure {
 	}
 	return out
 }
+
+// TestLossFigures checks how record JSON is read for loss figures.
+func TestLossFigures(t *testing.T) {
+	var v any
+	if err := json.Unmarshal([]byte(`{"id":"x","lost":12,"quality":{"legs":[{"loss_pct":2.5},{"packet_loss":0.03}],"jitter_ms":4}}`), &v); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range lossFigures("", v) {
+		got[f.path] = f.pc
+	}
+	want := map[string]float64{"quality.legs[0].loss_pct": 2.5, "quality.legs[1].packet_loss": 3}
+	if len(got) != len(want) {
+		t.Fatalf("lossFigures found %v, want %v", got, want)
+	}
+	for k, w := range want {
+		if math.Abs(got[k]-w) > 1e-9 {
+			t.Errorf("%s = %v %%, want %v %%", k, got[k], w)
+		}
+	}
+}
+
+// FuzzLossFigures: any JSON; reading it for loss figures never panics and
+// every figure found has a path and a value from the document.
+func FuzzLossFigures(f *testing.F) {
+	f.Add(`{"quality":{"loss_pct":2.5}}`)
+	f.Add(`[{"legs":[{"packet_loss_fraction":0.02}]},{"loss":"n/a"}]`)
+	f.Add(`{"loss":{"loss":{"loss":1e308}}}`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		var v any
+		if json.Unmarshal([]byte(doc), &v) != nil {
+			return
+		}
+		for _, fig := range lossFigures("", v) {
+			if fig.path == "" || !strings.Contains(strings.ToLower(fig.path), "loss") {
+				t.Errorf("figure %+v: its path does not name loss", fig)
+			}
+		}
+	})
+}
