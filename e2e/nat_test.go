@@ -75,14 +75,19 @@ func (o natOffice) outsideSIPp(t *testing.T, name string, port int, remote, scen
 
 // checkPublic fails the test unless what callrec sent (m, as a peer
 // outside received it) names the public address in its SDP, Via and
-// Contact, and the private address nowhere.
+// Contact, and the private address nowhere but (logged) the SDP origin.
 func (o natOffice) checkPublic(t *testing.T, what string, m sipMsg) {
 	t.Helper()
-	if strings.Contains(m.Raw, o.n.OfficeIP) {
-		for _, line := range strings.Split(m.Raw, "\n") {
-			if strings.Contains(line, o.n.OfficeIP) {
-				t.Errorf("%s names the office's private address %s: %q", what, o.n.OfficeIP, strings.TrimSpace(line))
-			}
+	for _, line := range strings.Split(m.Raw, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case !strings.Contains(line, o.n.OfficeIP):
+		case strings.HasPrefix(line, "o="):
+			// The SDP origin only names the session; RFC 4566 lets it
+			// be any address, so it is reported, not failed.
+			t.Logf("%s: the SDP origin names the private address: %q", what, line)
+		default:
+			t.Errorf("%s names the office's private address %s: %q", what, o.n.OfficeIP, line)
 		}
 	}
 	if m.Body != "" {
