@@ -167,3 +167,54 @@ func startRegistrar(t *testing.T, ns *netns, r kamailioRegistrar) *nsProcess {
 	t.Helper()
 	return startKamailio(t, ns, "registrar", renderKamailio(t, "registrar", r), r.Port)
 }
+
+// sbcSRTPFlags are the rtpengine flags of the SRTP variant: SDES-keyed
+// RTP/SAVP toward callrec (no DTLS), plain RTP/AVP toward the far side.
+const (
+	sbcSRTPTowardCallrec = "replace-origin RTP/SAVP DTLS=off"
+	sbcSRTPTowardFar     = "replace-origin RTP/AVP"
+)
+
+// TestSBCHarness checks the SBC without callrec: a SIPp phone calls
+// through Kamailio to a SIPp stand-in for callrec. With the SRTP flags the
+// offer the stand-in gets is rtpengine's RTP/SAVP with SDES keys, and the
+// answer the phone gets is plain RTP/AVP, both on rtpengine's address.
+func TestSBCHarness(t *testing.T) {
+	t.Parallel()
+	requireSIPp(t)
+	standIn := freePorts(t, 1, false)
+	s := startSBC(t, kamailioSBC{
+		FarPort: freePorts(t, 1, false), NearPort: freePorts(t, 1, false),
+		CallrecAddr: fmt.Sprintf("127.0.0.1:%d", standIn), TrunkAddr: "127.0.0.1:9",
+		TowardCallrec: sbcSRTPTowardCallrec, TowardFar: sbcSRTPTowardFar,
+	}, "127.0.0.3")
+	uas := startSIPp(t, sippOpts{Name: "callrec-stand-in", Port: standIn, Scenario: trunkScenario{}.render(t)})
+	phone := startSIPp(t, sippOpts{Name: "phone", Remote: s.FarAddr(), Scenario: callerScenario{
+		From: strangerNum, To: serviceNumber, Steps: []step{pause(500), hangup()},
+	}.render(t)})
+	phone.mustPass(20 * time.Second)
+	uas.mustPass(5 * time.Second)
+	if t.Failed() {
+		return
+	}
+	offer := trunkINVITE(t, uas).Body
+	answer := firstOK(t, phone, "1").Body
+	for _, c := range []struct {
+		what, body, proto string
+		crypto            bool
+	}{{"offer toward callrec", offer, "RTP/SAVP", true}, {"answer toward the phone", answer, "RTP/AVP", false}} {
+		ip, port := sdpAudio(c.body)
+		if !s.relayed(ip, port) {
+			t.Errorf("%s names %s:%d, not rtpengine's media:\n%s", c.what, ip, port, c.body)
+		}
+		if !strings.Contains(c.body, " "+c.proto+" ") {
+			t.Errorf("%s is not %s:\n%s", c.what, c.proto, c.body)
+		}
+		if got := strings.Contains(c.body, "a=crypto:"); got != c.crypto {
+			t.Errorf("%s: a=crypto present %v, want %v:\n%s", c.what, got, c.crypto, c.body)
+		}
+		if strings.Contains(c.body, "a=fingerprint") {
+			t.Errorf("%s offers DTLS (a=fingerprint); want SDES alone:\n%s", c.what, c.body)
+		}
+	}
+}

@@ -22,6 +22,7 @@ type sbcSetup struct {
 	cr        *callrec
 	sbc       *sbc
 	trunkPort int
+	srtp      bool // rtpengine speaks SRTP toward callrec
 }
 
 // startBehindSBC starts rtpengine, Kamailio (flags for rtpengine toward
@@ -38,13 +39,17 @@ func startBehindSBC(t *testing.T, towardCallrec, towardFar, extra string) sbcSet
 		TrunkAddr:     fmt.Sprintf("127.0.0.1:%d", trunkPort),
 		TowardCallrec: towardCallrec, TowardFar: towardFar,
 	}, sbcMediaIP)
-	return sbcSetup{cr: startCallrec(t, cfg), sbc: s, trunkPort: trunkPort}
+	return sbcSetup{cr: startCallrec(t, cfg), sbc: s, trunkPort: trunkPort, srtp: towardCallrec == sbcSRTPTowardCallrec}
 }
 
 // checkAnchored fails the test unless the SDP body names one of
-// rtpengine's media ports.
+// rtpengine's media ports, in plain RTP/AVP without keys (what the SIPp
+// side gets, also when callrec's side is SRTP).
 func (s sbcSetup) checkAnchored(t *testing.T, what, body string) {
 	t.Helper()
+	if !strings.Contains(body, " RTP/AVP ") || strings.Contains(body, "a=crypto:") {
+		t.Errorf("%s is not plain RTP/AVP without a=crypto (srtp toward callrec: %v):\n%s", what, s.srtp, body)
+	}
 	ip, port := sdpAudio(body)
 	if !s.sbc.relayed(ip, port) {
 		t.Errorf("%s names %s:%d, want one of rtpengine's %s:%d–%d (media not anchored):\n%s",
@@ -164,7 +169,7 @@ func TestSBCSRTP(t *testing.T) {
 	}{{"call-in", sbcCallIn}, {"dial-out", sbcDialOut}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := startBehindSBC(t, "replace-origin RTP/SAVP", "replace-origin RTP/AVP", "media:\n  srtp: required\n")
+			s := startBehindSBC(t, sbcSRTPTowardCallrec, sbcSRTPTowardFar, "media:\n  srtp: required\n")
 			tc.run(t, s)
 			s.checkSDPSeenByCallrec(t)
 		})
