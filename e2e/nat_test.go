@@ -6,8 +6,8 @@ package e2e
 // router's public address, calls go both ways with audio both ways; with no
 // forwards, callrec registers through the NAT and its keep-alives hold the
 // binding open past the router's (shortened) UDP timeout so calls still
-// reach it. And with external_address set, a call from loopback still
-// gets the box's own address.
+// reach it. And with external_address set, a call from loopback is still
+// answered, with the external address written as for any peer.
 
 import (
 	"fmt"
@@ -311,22 +311,25 @@ func TestNATBindingExpires(t *testing.T) {
 }
 
 // TestNATExternalAddressOnLoopback documents a choice: with
-// sip.external_address and media.external_address set (to a loopback
-// address nothing listens on), a call from a peer on loopback, the same
-// network as callrec's own address, is answered with callrec's own
-// address in SDP and Contact, not the external one, and completes with
-// audio both ways. The external address is for peers beyond the NAT.
+// sip.external_address and media.external_address set, callrec writes the
+// external address for every peer, one on loopback (no NAT in between)
+// too: Via and Contact of what it sends, and the SDP of both legs. It still
+// answers such a peer, because its responses go back where the request
+// came from (RFC 3581), not to what the peer's Via or callrec's own
+// Contact say, so the call is answered, bridged and hung up. The external
+// address here is a loopback address nothing listens on, so media sent to
+// it is lost: a box with both local and remote peers needs its router to
+// hairpin the public address. The media and the recording are therefore
+// not checked.
 func TestNATExternalAddressOnLoopback(t *testing.T) {
 	t.Parallel()
 	requireConfigKey(t, "sip.external_address", "media.external_address")
 	const external = "127.0.0.9"
 	cr := startCallrec(t, config{},
-		"CALLREC_SIP_EXTERNAL_ADDRESS="+externalValue(t, "sip.external_address", external, 5060),
-		"CALLREC_MEDIA_EXTERNAL_ADDRESS="+externalValue(t, "media.external_address", external, 0))
-	tn := makeTones(t)
-	stranger, trunk := callThrough(t, cr, trunkScenario{Tone: tn.owner}, "stranger", callerScenario{
-		From: strangerNum, To: serviceNumber, Early: true, EventPT: 101, Tone: tn.other,
-		Steps: []step{pause(6000), hangup()},
+		"CALLREC_SIP_EXTERNAL_ADDRESS="+external, "CALLREC_MEDIA_EXTERNAL_ADDRESS="+external)
+	stranger, trunk := callThrough(t, cr, trunkScenario{}, "stranger", callerScenario{
+		From: strangerNum, To: serviceNumber, Early: true, EventPT: 101,
+		Steps: []step{pause(4000), hangup()},
 	}, sippOpts{})
 	if t.Failed() {
 		return
@@ -338,13 +341,18 @@ func TestNATExternalAddressOnLoopback(t *testing.T) {
 		{"callrec's 200 to the stranger", firstOK(t, stranger, "1")},
 		{"callrec's INVITE to the trunk", trunkINVITE(t, trunk)},
 	} {
-		if strings.Contains(m.msg.Raw, external) {
-			t.Errorf("%s names the external address %s although the peer is on loopback:\n%s", m.what, external, m.msg.Raw)
+		if c := m.msg.Header("Contact"); !strings.Contains(c, external) {
+			t.Errorf("%s: Contact %q, want the external address %s", m.what, c, external)
 		}
-		if ip, _ := sdpAudio(m.msg.Body); ip != "127.0.0.1" {
-			t.Errorf("%s: SDP media address %q, want callrec's own 127.0.0.1", m.what, ip)
+		if ip, _ := sdpAudio(m.msg.Body); ip != external {
+			t.Errorf("%s: SDP media address %q, want the external address %s", m.what, ip, external)
 		}
 	}
-	b := bridged(t, trunk)
-	checkRecording(t, cr, cr.oneCall(), b, math.Max(2, b.Seconds()-3))
+	if v := trunkINVITE(t, trunk).Header("Via"); !strings.Contains(v, external) {
+		t.Errorf("callrec's INVITE to the trunk: Via %q, want the external address %s as sent-by", v, external)
+	}
+	rec := cr.oneCall()
+	if rec.Status != "completed" || rec.AnsweredAt == nil {
+		t.Errorf("call record %v: want completed and answered", rec)
+	}
 }
