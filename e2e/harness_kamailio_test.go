@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,7 +93,34 @@ func startRtpengine(t *testing.T, ns *netns, o rtpengineOpts) *nsProcess {
 		"--port-min="+strconv.Itoa(o.PortMin), "--port-max="+strconv.Itoa(o.PortMax),
 		"--num-threads=2", "--delete-delay=0")
 	p.waitBound(t, "udp", o.NGPort, 10*time.Second)
+	if ns == nil {
+		for deadline := time.Now().Add(10 * time.Second); !rtpenginePong(o.NGPort); {
+			p.alive(t)
+			if time.Now().After(deadline) {
+				t.Fatalf("rtpengine does not answer ping on its control port %d within 10 s:\n%s", o.NGPort, p.out)
+			}
+		}
+	}
 	return p
+}
+
+// rtpenginePong sends rtpengine's ng "ping" command to 127.0.0.1:port and
+// reports whether "pong" came back within 200 ms. Bound is not ready: an
+// offer Kamailio sends before rtpengine answers blocks its worker for
+// seconds of retries, and the call's INVITE with it.
+func rtpenginePong(port int) bool {
+	c, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("ready d7:command4:pinge")); err != nil {
+		return false
+	}
+	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	buf := make([]byte, 512)
+	n, err := c.Read(buf)
+	return err == nil && strings.Contains(string(buf[:n]), "pong")
 }
 
 // cmdIn is argv as a command inside ns (nil: this namespace).
@@ -138,6 +166,13 @@ func startSBC(t *testing.T, cfg kamailioSBC, mediaIP string) *sbc {
 	s := &sbc{cfg: cfg, media: media}
 	s.rtpengine = startRtpengine(t, nil, media)
 	s.kamailio = startKamailio(t, nil, "kamailio", renderKamailio(t, "sbc", cfg), cfg.FarPort, cfg.NearPort)
+	// Bound is not ready: a call sent before Kamailio's workers run waits.
+	for deadline := time.Now().Add(10 * time.Second); optionsStatus(t, s.FarAddr()) != 200; {
+		s.kamailio.alive(t)
+		if time.Now().After(deadline) {
+			t.Fatalf("Kamailio does not answer OPTIONS on %s within 10 s:\n%s", s.FarAddr(), s.kamailio.out)
+		}
+	}
 	return s
 }
 
