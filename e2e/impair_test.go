@@ -116,8 +116,8 @@ func impairedCall(t *testing.T, im impairment) {
 		}
 	}
 	checkQualityLoss(t, cr, rec, map[string]float64{
-		"stranger": strangerNet.toCallrec.Stats().LossPc(),
-		"owner":    ownerNet.toCallrec.Stats().LossPc(),
+		"other": strangerNet.toCallrec.Stats().LossPc(),
+		"owner": ownerNet.toCallrec.Stats().LossPc(),
 	})
 }
 
@@ -177,10 +177,11 @@ func checkPulseAlignment(t *testing.T, w *wavFile, b time.Duration) {
 	t.Logf("KNOWN ISSUE (not failed; CALLREC_E2E_STRICT_ALIGN=1 fails it): %s", msg)
 }
 
-// checkQualityLoss compares the loss figures in the call's record with
-// the relays' measured loss toward callrec (in %, by leg). Until records
-// carry quality figures (`calls list --json` or `calls show --json`
-// naming a loss), it only says so.
+// checkQualityLoss compares the loss figures in the call's record (its
+// "quality" entries: leg "owner" or "other", loss_percent of what that
+// leg's peer sent) with the relays' measured loss toward callrec, in %, by
+// leg. Until records carry quality figures (`calls list --json` or `calls
+// show --json` naming a loss), it only says so.
 func checkQualityLoss(t *testing.T, cr *callrec, rec callRecord, measured map[string]float64) {
 	t.Helper()
 	var found []lossFigure
@@ -200,8 +201,7 @@ func checkQualityLoss(t *testing.T, cr *callrec, rec callRecord, measured map[st
 		if err := json.Unmarshal(out, &v); err != nil {
 			continue
 		}
-		found = append(found, lossFigures("", v)...)
-		if len(found) > 0 {
+		if found = lossFigures("", "", v); len(found) > 0 {
 			break
 		}
 	}
@@ -209,14 +209,15 @@ func checkQualityLoss(t *testing.T, cr *callrec, rec callRecord, measured map[st
 		t.Logf("the call's record has no quality figures yet (no loss in calls list/show --json): loss not checked")
 		return
 	}
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, m := range measured {
-		lo, hi = math.Min(lo, m), math.Max(hi, m)
-	}
 	for _, f := range found {
-		t.Logf("quality figure %s = %v (as %.2f %%); relays measured %v %%", f.path, f.raw, f.pc, measured)
-		if f.pc < lo-2 || f.pc > hi+2 {
-			t.Errorf("call record's %s is %.2f %% loss; the relays dropped %v %% toward callrec, want within 2 points", f.path, f.pc, measured)
+		want, ok := measured[f.leg]
+		t.Logf("quality figure %s (leg %q) = %v (as %.2f %%); the relay toward callrec dropped %.2f %%", f.path, f.leg, f.raw, f.pc, want)
+		if !ok {
+			t.Errorf("quality figure %s names leg %q; want one of %v", f.path, f.leg, measured)
+			continue
+		}
+		if math.Abs(f.pc-want) > 2 {
+			t.Errorf("call record's %s (leg %s) is %.2f %% loss; the relay dropped %.2f %% toward callrec, want within 2 points", f.path, f.leg, f.pc, want)
 		}
 	}
 }
@@ -224,36 +225,42 @@ func checkQualityLoss(t *testing.T, cr *callrec, rec callRecord, measured map[st
 // lossFigure is a numeric field of a record whose name says loss.
 type lossFigure struct {
 	path string
+	leg  string // the "leg" of the object holding it, if any
 	raw  float64
 	pc   float64 // as a percentage
 }
 
 // lossFigures walks decoded JSON for numbers under keys naming loss
-// ("loss", "lost_pct", …) but not counts ("lost" alone, "packets_lost"):
-// a key with "pct" or "percent" is a percentage, one with "fraction" or
-// "ratio" a fraction, any other a fraction when at most 1.
-func lossFigures(path string, v any) []lossFigure {
+// ("loss_percent", "loss", …), leaving out counts ("packets_lost") and
+// what a peer reported about callrec ("remote_…"): a key with "pct" or
+// "percent" is a percentage, one with "fraction" or "ratio" a fraction,
+// any other a fraction when at most 1. leg is the "leg" of the enclosing
+// object.
+func lossFigures(path, leg string, v any) []lossFigure {
 	var out []lossFigure
 	switch v := v.(type) {
 	case map[string]any:
+		if l, ok := v["leg"].(string); ok {
+			leg = l
+		}
 		for k, x := range v {
 			p := strings.TrimPrefix(path+"."+k, ".")
-			if n, ok := x.(float64); ok && strings.Contains(strings.ToLower(k), "loss") {
-				lk := strings.ToLower(k)
+			lk := strings.ToLower(k)
+			if n, ok := x.(float64); ok && strings.Contains(lk, "loss") && !strings.HasPrefix(lk, "remote") {
 				pc := n
 				switch {
 				case strings.Contains(lk, "pct") || strings.Contains(lk, "percent"):
 				case strings.Contains(lk, "fraction") || strings.Contains(lk, "ratio") || n <= 1:
 					pc = 100 * n
 				}
-				out = append(out, lossFigure{path: p, raw: n, pc: pc})
+				out = append(out, lossFigure{path: p, leg: leg, raw: n, pc: pc})
 				continue
 			}
-			out = append(out, lossFigures(p, x)...)
+			out = append(out, lossFigures(p, leg, x)...)
 		}
 	case []any:
 		for i, x := range v {
-			out = append(out, lossFigures(fmt.Sprintf("%s[%d]", path, i), x)...)
+			out = append(out, lossFigures(fmt.Sprintf("%s[%d]", path, i), leg, x)...)
 		}
 	}
 	return out
@@ -262,14 +269,16 @@ func lossFigures(path string, v any) []lossFigure {
 // TestLossFigures checks how record JSON is read for loss figures.
 func TestLossFigures(t *testing.T) {
 	var v any
-	if err := json.Unmarshal([]byte(`{"id":"x","lost":12,"quality":{"legs":[{"loss_pct":2.5},{"packet_loss":0.03}],"jitter_ms":4}}`), &v); err != nil {
+	if err := json.Unmarshal([]byte(`{"id":"x","lost":12,"quality":[
+		{"leg":"owner","packets_lost":7,"loss_percent":2.5,"remote_loss_percent":9},
+		{"leg":"other","packet_loss":0.03,"jitter_ms":4}]}`), &v); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]float64{}
-	for _, f := range lossFigures("", v) {
-		got[f.path] = f.pc
+	for _, f := range lossFigures("", "", v) {
+		got[f.leg+" "+f.path] = f.pc
 	}
-	want := map[string]float64{"quality.legs[0].loss_pct": 2.5, "quality.legs[1].packet_loss": 3}
+	want := map[string]float64{"owner quality[0].loss_percent": 2.5, "other quality[1].packet_loss": 3}
 	if len(got) != len(want) {
 		t.Fatalf("lossFigures found %v, want %v", got, want)
 	}
@@ -291,7 +300,7 @@ func FuzzLossFigures(f *testing.F) {
 		if json.Unmarshal([]byte(doc), &v) != nil {
 			return
 		}
-		for _, fig := range lossFigures("", v) {
+		for _, fig := range lossFigures("", "", v) {
 			if fig.path == "" || !strings.Contains(strings.ToLower(fig.path), "loss") {
 				t.Errorf("figure %+v: its path does not name loss", fig)
 			}
