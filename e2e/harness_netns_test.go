@@ -377,7 +377,7 @@ func (p *nsProcess) stop() {
 	}
 }
 
-// exited fails the test if the process has ended.
+// alive fails the test if the process has ended.
 func (p *nsProcess) alive(t *testing.T) {
 	t.Helper()
 	select {
@@ -416,7 +416,8 @@ func procNetHasPort(table, proto string, port int) bool {
 	return false
 }
 
-// waitBoundIn waits up to d until the process has bound port.
+// waitBound waits up to d until the process has bound port (proto "udp"
+// or "tcp").
 func (p *nsProcess) waitBound(t *testing.T, proto string, port int, d time.Duration) {
 	t.Helper()
 	for deadline := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
@@ -430,11 +431,11 @@ func (p *nsProcess) waitBound(t *testing.T, proto string, port int, d time.Durat
 	}
 }
 
-// nsCallrecYAML is callrec's configuration for a box at ip in a namespace:
-// fixed ports (the namespace is the test's own), the trunk at trunkAddr,
-// SIP requests allowed from allowed; extra is more YAML, each section
-// written whole (sections are "sip:", "media:", "trunk:" as a map so that
-// the gated keys can be added without repeating a section).
+// nsCallrecYAML is callrec's configuration for a box at IP in a
+// namespace: fixed ports (the namespace is the test's own), the trunk at
+// TrunkAddr, SIP requests allowed from Allowed. The sip, media and trunk
+// sections are maps, so a test adds keys (the gated ones too) without
+// writing a section twice.
 type nsCallrecYAML struct {
 	IP        string
 	SIPPort   int
@@ -643,8 +644,8 @@ func rtpSinkOn(t *testing.T, c *net.UDPConn) *rtpSink {
 	return s
 }
 
-// conntrackUDP lists the router's UDP conntrack entries (conntrack -L's
-// lines, or /proc/net/nf_conntrack's), for failure messages.
+// conntrackUDP lists the router's UDP conntrack entries (from
+// /proc/net/nf_conntrack), for failure messages.
 func (n *natNet) conntrackUDP(t *testing.T) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
