@@ -56,6 +56,9 @@
 //	pipeline_test.go   post-call processing, its crash recovery, PostgreSQL, `callrec process`
 //	delivery_test.go   a call to the owner's email, and the signed link to the report
 //	phones_test.go     real softphones (baresip, linphonec): dial-out, call-in, hold, pause
+//	nat_test.go        behind NAT: port forwards with external addresses, registration kept alive past the binding timeout, external_address on loopback
+//	sbc_test.go        behind Kamailio+rtpengine: calls both ways, SRTP toward callrec
+//	impair_test.go     a call over a bad network: alignment, duration, loss figures
 //
 // The harness is in harness_*_test.go, each file named for what it helps
 // with:
@@ -72,6 +75,9 @@
 //	harness_pipeline_test.go   the stand-in transcription API, PostgreSQL schemas
 //	harness_mailpit_test.go    Mailpit, the SMTP server the delivery test reads mail from
 //	harness_baresip_test.go    baresip and linphonec phones: config per test, commands, events, what they heard
+//	harness_netns_test.go      namespaces, veths, the NAT router, processes and sockets in a namespace, gates (root, tools, config keys)
+//	harness_kamailio_test.go   Kamailio (testdata/kamailio/*.cfg.tmpl) and rtpengine
+//	harness_impair_test.go     the impairment relay, tone pulses
 //	harness_selfcheck_test.go  TestHarness*: the scenarios against each other, without callrec
 //
 // A new test goes into the file of the feature it tests (a new feature, a
