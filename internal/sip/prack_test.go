@@ -12,7 +12,9 @@ import (
 
 // fastTimers makes T1 and a second of session interval 10 ms, so that
 // retransmissions and session timers run their course within a test.
-func fastTimers(c *Config) { c.timing = timing{t1: 10 * time.Millisecond, second: 10 * time.Millisecond} }
+func fastTimers(c *Config) {
+	c.timing = timing{t1: 10 * time.Millisecond, second: 10 * time.Millisecond}
+}
 
 // prack acknowledges the reliable provisional response res of call c with
 // a PRACK of CSeq seq, and returns its final response.

@@ -64,11 +64,6 @@ func (s *Server) sessionSeconds() (se, minSE uint32) {
 	return uint32(s.cfg.SessionExpires / time.Second), uint32(s.cfg.MinSE / time.Second)
 }
 
-// span is how long secs seconds of a session interval last.
-func (s *Server) span(secs uint32) time.Duration {
-	return time.Duration(secs) * s.cfg.timing.second
-}
-
 // maxDeltaSeconds bounds delta-seconds values we accept (about 136 years).
 const maxDeltaSeconds = 1<<32 - 1
 
