@@ -37,17 +37,18 @@ func (c extCaller) render(t *testing.T) string {
 	return b.String()
 }
 
-// TestExtCallerTemplate: both variants of caller-ext render to
-// well-formed ASCII XML with every value filled in.
-func TestExtCallerTemplate(t *testing.T) {
+// TestExtScenarioTemplates: the .sipp.tmpl scenarios (both variants of
+// caller-ext, and trunk-long) render to well-formed ASCII XML with every
+// value filled in.
+func TestExtScenarioTemplates(t *testing.T) {
 	t.Parallel()
-	for _, c := range []extCaller{
-		{From: strangerNum, To: serviceNumber, AwaitByeMS: 1000},
-		{From: strangerNum, To: serviceNumber, AllowUpdate: true, SessionExpires: "90;refresher=uas", AnswerRefreshMS: 1000},
+	for name, x := range map[string]string{
+		"caller-ext awaiting BYE":     extCaller{From: strangerNum, To: serviceNumber, AwaitByeMS: 1000}.render(t),
+		"caller-ext answering UPDATE": extCaller{From: strangerNum, To: serviceNumber, AllowUpdate: true, SessionExpires: "90;refresher=uas", AnswerRefreshMS: 1000}.render(t),
+		"trunk-long":                  trunkLong{Tone: "owner.ul", AwaitByeMS: 1000}.render(t),
 	} {
-		x := c.render(t)
 		if strings.Contains(x, "<no value>") || strings.IndexFunc(x, func(r rune) bool { return r > 0x7f }) >= 0 {
-			t.Errorf("caller-ext %+v: missing value or non-ASCII text:\n%s", c, x)
+			t.Errorf("%s: missing value or non-ASCII text:\n%s", name, x)
 		}
 		d := xml.NewDecoder(strings.NewReader(x))
 		d.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
@@ -57,7 +58,7 @@ func TestExtCallerTemplate(t *testing.T) {
 				break
 			}
 			if err != nil {
-				t.Fatalf("caller-ext %+v: not well-formed XML: %v\n%s", c, err, x)
+				t.Fatalf("%s: not well-formed XML: %v\n%s", name, err, x)
 			}
 		}
 	}
