@@ -157,7 +157,7 @@ func infoRelayBody(digit byte, d time.Duration) []byte {
 func (s *Server) handleInfo(req *sip.Request, tx sip.ServerTransaction) {
 	if st := s.sessionOf(req); st != nil {
 		ct, _ := headerValue(req, "Content-Type", "c")
-		if digit, _, err := parseInfoDigit(ct, req.Body()); err == nil {
+		if digit, _, err := parseInfoDigit(ct, req.Body()); err == nil && req.CSeq() != nil {
 			st.deliverDigit(req.CSeq().SeqNo, digit)
 		}
 	}

@@ -402,6 +402,7 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*OutboundLeg, error) 
 		})
 		if larger, ok := retryMinSE(err, minSE); ok && !retried {
 			se, minSE = max(se, larger), larger
+			tracker.newDialog()
 			continue
 		}
 		break

@@ -201,6 +201,10 @@ type provisionalTracker struct {
 	early        *earlyMedia // nil: nobody listens
 }
 
+// newDialog forgets the reliable responses of a previous INVITE: RSeq
+// numbers are counted per dialog.
+func (p *provisionalTracker) newDialog() { p.reliableSeen, p.lastRSeq, p.pracks = false, 0, 0 }
+
 // take handles one provisional response (not 100) on dlg and reports
 // whether it is new (not a retransmission of a reliable one). It runs in
 // WaitAnswer's OnResponse, where dlg may be used.
