@@ -257,7 +257,9 @@ func (l *InboundLeg) Cancelled() bool {
 	return c || errors.Is(context.Cause(l.dlg.Context()), sip.ErrTransactionCanceled)
 }
 
-// Cause is the BYE Reason header value the remote side gave, if any.
+// Cause is the BYE Reason header value the remote side gave, if any, or
+// the Reason of callrec's own end of the leg: a session timer that ran
+// out, a PRACK that never came.
 func (l *InboundLeg) Cause() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -475,7 +477,9 @@ func (l *OutboundLeg) CallID() string { return callID(l.dlg.InviteRequest) }
 // Done is closed when the leg has ended.
 func (l *OutboundLeg) Done() <-chan struct{} { return l.done }
 
-// Cause is the BYE Reason the far end gave, if any.
+// Cause is the BYE Reason the far end gave, if any, or the Reason of
+// callrec's own end of the leg (a session timer that ran out or whose
+// refresh failed).
 func (l *OutboundLeg) Cause() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
