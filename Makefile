@@ -9,10 +9,14 @@ RUN_PKGS := libpocketsphinx-dev pocketsphinx-en-us pkg-config
 # System packages the test suite drives: SIPp (phones and trunk), flite and
 # sox (speech and tones), PostgreSQL (the shared-database tests),
 # LibreOffice and poppler (reports rendered to PDF and read back), fonts,
-# Chromium (the web UI driven by a real browser).
+# Chromium (the web UI driven by a real browser), baresip and linphone-cli
+# (real softphones as the owner's phone, a stranger and the far party),
+# Kamailio and rtpengine (a real SIP proxy and media relay in front of callrec),
+# iproute2 and iptables (network namespaces with a NAT router).
 TEST_PKGS := $(RUN_PKGS) sip-tester flite sox postgresql \
 	libreoffice-writer-nogui poppler-utils fonts-dejavu-core fonts-crosextra-carlito \
-	chromium fonts-liberation
+	chromium fonts-liberation baresip linphone-cli kamailio rtpengine-daemon \
+	iproute2 iptables
 TEST_DB_URL := postgres://callrec:callrec@127.0.0.1:5432/callrec_test
 STATICCHECK_VERSION := v0.8.2
 # A real SMTP server (with an HTTP API to read mail back) for the email tests.

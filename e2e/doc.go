@@ -18,6 +18,30 @@
 // scenarios against each other without callrec. See SIPP_NOTES.md for what
 // SIPp does on the wire.
 //
+// # Real phones
+//
+// Beside SIPp, real softphones are peers (phones_test.go), each with a
+// config of its own per test, on loopback:
+//
+//   - baresip (Debian baresip 1.0.0): the owner's phone, a stranger's
+//     phone, and the far party (callrec's trunk.address is that phone,
+//     which answers by itself), over UDP, TCP, and TLS with SRTP (those
+//     cases skip until `callrec config example` names tls_listen and
+//     srtp:). Its voice is a WAV tone (the aufile module); what it hears
+//     is dumped to a WAV file (the sndfile filter; baresip 1.0.0's aufile
+//     plays no audio, and its dump stops when a re-INVITE restarts the
+//     player, so hold is measured with /audio_debug); commands and
+//     events go over ctrl_tcp (netstring JSON); -s puts its SIP in its
+//     log, which is checked for the transport.
+//   - linphonec (Debian linphone-cli 5.1): the owner's phone in one
+//     dial-out over UDP, driven through its console on standard input,
+//     playing and recording WAV files ('soundcard use files'). It only
+//     listens with its network monitor off, and only uses loopback in
+//     SDP with bind and NAT addresses of 127.0.0.1 (harness config).
+//
+// Without them those tests skip, or fail when CI=true. TestHarnessBaresip
+// checks the baresip harness, one baresip calling another, without callrec.
+//
 // # Where the tests are
 //
 // Each test file is named after what it tests:
@@ -31,6 +55,10 @@
 //	lifecycle_test.go  graceful shutdown, the grace period running out, crash recovery
 //	pipeline_test.go   post-call processing, its crash recovery, PostgreSQL, `callrec process`
 //	delivery_test.go   a call to the owner's email, and the signed link to the report
+//	phones_test.go     real softphones (baresip, linphonec): dial-out, call-in, hold, pause
+//	nat_test.go        behind NAT: port forwards with external addresses, registration kept alive past the binding timeout, external_address on loopback
+//	sbc_test.go        behind Kamailio+rtpengine: calls both ways, SRTP toward callrec
+//	impair_test.go     a call over a bad network: alignment, duration, loss figures
 //
 // The harness is in harness_*_test.go, each file named for what it helps
 // with:
@@ -46,6 +74,10 @@
 //	harness_rtp_test.go        RTP packets, rtpSink (a Go media endpoint), RFC 4733 DTMF pcaps
 //	harness_pipeline_test.go   the stand-in transcription API, PostgreSQL schemas
 //	harness_mailpit_test.go    Mailpit, the SMTP server the delivery test reads mail from
+//	harness_baresip_test.go    baresip and linphonec phones: config per test, commands, events, what they heard
+//	harness_netns_test.go      namespaces, veths, the NAT router, processes and sockets in a namespace, gates (root, tools, config keys)
+//	harness_kamailio_test.go   Kamailio (testdata/kamailio/*.cfg.tmpl) and rtpengine
+//	harness_impair_test.go     the impairment relay, tone pulses
 //	harness_selfcheck_test.go  TestHarness*: the scenarios against each other, without callrec
 //
 // A new test goes into the file of the feature it tests (a new feature, a

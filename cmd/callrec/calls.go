@@ -210,6 +210,9 @@ func cmdCallsShow(ctx context.Context, id string, o showOptions, stdout io.Write
 		}
 		fmt.Fprintf(tw, "%s:\t%s\n", strings.ReplaceAll(k, "_", " "), s)
 	}
+	for _, q := range c.Quality {
+		fmt.Fprintf(tw, "quality, %s:\t%s\n", strings.ToLower(calls.QualityWho(q)), calls.QualitySummary(q))
+	}
 	for _, sg := range stages {
 		line := sg.State
 		if sg.Attempts > 0 {

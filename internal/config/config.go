@@ -316,6 +316,12 @@ type SIP struct {
 	// RejectLogInterval is how often refused requests are summarised in
 	// the log.
 	RejectLogInterval Duration `yaml:"reject_log_interval"`
+	// SessionExpires is the SIP session interval (RFC 4028) callrec asks
+	// for and grants at most: a call whose refreshes stop is ended after it.
+	SessionExpires Duration `yaml:"session_expires"`
+	// MinSE is the shortest session interval callrec accepts (at least
+	// 90s); an INVITE asking for less is answered 422.
+	MinSE Duration `yaml:"min_se"`
 }
 
 // Values of SIP.RejectUntrusted.
@@ -388,6 +394,8 @@ func Default() *Config {
 			TCPFirstMessageTimeout: Duration(10 * time.Second),
 			TCPIdleTimeout:         Duration(10 * time.Minute),
 			RejectLogInterval:      Duration(time.Minute),
+			SessionExpires:         Duration(30 * time.Minute),
+			MinSE:                  Duration(90 * time.Second),
 		},
 		Trunk: Trunk{
 			Transport:      "udp",

@@ -66,6 +66,8 @@ func TestDefaults(t *testing.T) {
 		{"sip.tcp_first_message_timeout", c.SIP.TCPFirstMessageTimeout.D(), 10 * time.Second},
 		{"sip.tcp_idle_timeout", c.SIP.TCPIdleTimeout.D(), 10 * time.Minute},
 		{"sip.reject_log_interval", c.SIP.RejectLogInterval.D(), time.Minute},
+		{"sip.session_expires", c.SIP.SessionExpires.D(), 30 * time.Minute},
+		{"sip.min_se", c.SIP.MinSE.D(), 90 * time.Second},
 		{"trunk.transport", c.Trunk.Transport, "udp"},
 		{"trunk.register", c.Trunk.Register, false},
 		{"trunk.register_expiry", c.Trunk.RegisterExpiry.D(), time.Hour},
@@ -182,6 +184,8 @@ func fullConfig() *Config {
 			TCPFirstMessageTimeout: Duration(5 * time.Second),
 			TCPIdleTimeout:         Duration(2 * time.Minute),
 			RejectLogInterval:      Duration(30 * time.Second),
+			SessionExpires:         Default().SIP.SessionExpires,
+			MinSE:                  Default().SIP.MinSE,
 		},
 		Trunk: Trunk{
 			Address:        "sip.example.net:5061",
@@ -334,8 +338,8 @@ func TestEnvNamesUnique(t *testing.T) {
 			t.Errorf("key %s collides with %s", key, EnvConfigFile)
 		}
 	}
-	if len(seen) != 72 {
-		t.Errorf("%d keys, want 72 (update this test and ExampleYAML when adding keys)", len(seen))
+	if len(seen) != 74 {
+		t.Errorf("%d keys, want 74 (update this test and ExampleYAML when adding keys)", len(seen))
 	}
 }
 
@@ -460,6 +464,11 @@ func TestValidate(t *testing.T) {
 		{"tcp idle timeout negative", func(c *Config) { c.SIP.TCPIdleTimeout = Duration(-time.Minute) }, "sip.tcp_idle_timeout"},
 		{"reject log interval zero", func(c *Config) { c.SIP.RejectLogInterval = 0 }, "sip.reject_log_interval"},
 		{"reject log interval one second", func(c *Config) { c.SIP.RejectLogInterval = Duration(time.Second) }, ""},
+		{"min se below 90s", func(c *Config) { c.SIP.MinSE = Duration(60 * time.Second) }, "sip.min_se"},
+		{"min se 90s", func(c *Config) {
+			c.SIP.MinSE, c.SIP.SessionExpires = Duration(90*time.Second), Duration(90*time.Second)
+		}, ""},
+		{"session expires below min se", func(c *Config) { c.SIP.MinSE, c.SIP.SessionExpires = Duration(10*time.Minute), Duration(5*time.Minute) }, "sip.session_expires"},
 		{"trunk address missing", func(c *Config) { c.Trunk.Address = "" }, "trunk.address"},
 		{"trunk address no port", func(c *Config) { c.Trunk.Address = "sip.example.net" }, "trunk.address"},
 		{"trunk address no host", func(c *Config) { c.Trunk.Address = ":5060" }, "trunk.address"},

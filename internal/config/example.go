@@ -90,6 +90,13 @@ sip:
   # Refused and dropped SIP requests are logged as a summary once per interval:
   # one line per source (the 10 busiest) with counts by reason.
   reject_log_interval: "1m"
+  # SIP session timer (RFC 4028): the session interval callrec asks for and
+  # grants at most. The refresher re-sends the session every half interval; a
+  # call whose refreshes stop is ended (BYE, Reason 408) before it runs out.
+  session_expires: "30m"
+  # The shortest session interval accepted (RFC 4028 allows no less than 90s);
+  # an INVITE asking for less is answered 422 with this Min-SE.
+  min_se: "90s"
 
 trunk:
   # The trunk's (provider's or PBX's) host:port. Required.

@@ -143,7 +143,16 @@ func (c *Config) validateSIPLimits(p *problems) {
 			p.add(d.key, "%s is too short; set at least %s, such as %q", d.v, minSIPTimeout, d.example)
 		}
 	}
+	if s.MinSE < Duration(minSessionInterval) {
+		p.add("sip.min_se", "%s is below the %s RFC 4028 allows; set at least %s, such as \"90s\"", s.MinSE, minSessionInterval, minSessionInterval)
+	}
+	if s.SessionExpires < s.MinSE || s.SessionExpires < Duration(minSessionInterval) {
+		p.add("sip.session_expires", "%s is below sip.min_se (%s); set at least that, such as \"30m\"", s.SessionExpires, s.MinSE)
+	}
 }
+
+// minSessionInterval is the shortest SIP session interval (RFC 4028).
+const minSessionInterval = 90 * time.Second
 
 func (c *Config) validateTrunk(p *problems) {
 	t := c.Trunk

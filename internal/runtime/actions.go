@@ -12,6 +12,7 @@ import (
 
 	"github.com/callrec/callrec/internal/callflow"
 	"github.com/callrec/callrec/internal/media/sdp"
+	"github.com/callrec/callrec/internal/media/srtp"
 	"github.com/callrec/callrec/internal/media/stream"
 	"github.com/callrec/callrec/internal/sip"
 )
@@ -326,40 +327,62 @@ func (c *call) callAndBridge(ctx context.Context, a callflow.Action) func() acti
 	}
 	la := c.legs[callflow.LegA]
 	to := p.Endpoints[0].URI
-	conn, err := c.e.cfg.Ports.Listen()
+	socks, err := c.e.cfg.Ports.Listen()
 	if err != nil {
 		return done(c.bridgeFailed(a, 503, err))
 	}
-	st := stream.New(conn, c.log.With("leg", callflow.LegB))
-	local := newLocal(c.e.cfg.MediaAddress, st.LocalPort(), nil)
+	release := func() { c.e.cfg.Ports.Release(socks) }
+	st := stream.New(socks, c.log.With("leg", callflow.LegB))
+	keys, err := c.e.offerKeys()
+	if err != nil {
+		release()
+		return done(c.bridgeFailed(a, 500, err))
+	}
+	local := c.e.newLocal(st.LocalPort(), nil, keys)
 	offer, err := sdp.Build(local)
 	if err != nil {
-		c.e.cfg.Ports.Release(conn)
+		release()
 		return done(c.bridgeFailed(a, 500, err))
 	}
 	answerA, err := c.hearing(la, false)
 	if err != nil {
-		c.e.cfg.Ports.Release(conn)
+		release()
 		return done(fail(a, callflow.ErrSystemException, err))
 	}
 	// The caller hears ringing unless it already hears our prompts.
 	ringA := !la.early
+	// An unanswered caller that hears nothing yet gets a 183 when the far
+	// end's own early media arrive.
+	var earlyA func() error
+	if !la.sig.Answered() && !la.early {
+		body, err := sdp.Build(la.local)
+		if err != nil {
+			release()
+			return done(fail(a, callflow.ErrSystemException, err))
+		}
+		earlyA = func() error { return la.sig.Progress(body) }
+	}
 	timeout := time.Duration(p.CallTimeoutSeconds) * time.Second
-	release := func() { c.e.cfg.Ports.Release(conn) }
 	return func() actionResult {
 		c.log.Info("dialling through trunk", "to", to, "caller_id", p.CallerIDNumber, "timeout", timeout)
+		early := &earlyMedia{c: c, st: st, la: la, keys: keys, progress: earlyA}
 		out, err := c.e.cfg.Dialer.Dial(ctx, sip.DialRequest{
 			To:       to,
 			CallerID: p.CallerIDNumber,
 			SDP:      offer,
 			Timeout:  timeout,
-			OnProgress: func(code int, _ []byte) {
-				if code == 180 && ringA && !la.sig.Answered() {
+			OnProgress: func(code int, body []byte) {
+				if len(body) > 0 && code == 183 {
+					early.start(body)
+					return
+				}
+				if code == 180 && ringA && !early.running && !la.sig.Answered() {
 					_ = la.sig.Ringing()
 				}
 			},
 		})
 		if err != nil {
+			early.stop()
 			release()
 			var de *sip.DialError
 			if errors.As(err, &de) {
@@ -367,15 +390,21 @@ func (c *call) callAndBridge(ctx context.Context, a callflow.Action) func() acti
 			}
 			return c.bridgeFailed(a, 503, err)
 		}
-		n, err := negotiate(out.RemoteSDP(), true)
+		n, err := c.e.negotiate(out.RemoteSDP(), true, keys, nil)
 		if err != nil {
 			c.log.Warn("far end's SDP answer unusable; hanging up", "err", err)
 			_ = out.Hangup(context.Background(), 488)
+			early.stop()
 			release()
 			return c.bridgeFailed(a, 488, err)
 		}
-		st.SetParams(n.params)
+		st.Bridge(nil) // the bridge (or not) is made on the call's goroutine
 		local.Codecs, local.TelephoneEvent = []sdp.Codec{n.sel.Codec}, n.sel.TelephoneEvent
+		local.RTCPMux = n.rtcpMux
+		setCrypto(&local, nil)
+		if n.crypto != nil {
+			setCrypto(&local, cryptoList(n.crypto))
+		}
 		lb := &leg{
 			tag:       callflow.LegB,
 			direction: callflow.DirectionOutbound,
@@ -386,7 +415,9 @@ func (c *call) callAndBridge(ctx context.Context, a callflow.Action) func() acti
 			st:        st,
 			weOffered: true,
 			local:     local,
+			running:   early.running,
 		}
+		lb.applyNegotiation(n)
 		res := ok(a)
 		if answerA != nil {
 			if err := answerA(); err != nil {
@@ -397,6 +428,57 @@ func (c *call) callAndBridge(ctx context.Context, a callflow.Action) func() acti
 		res.apply = func() { c.bridge(lb, p.MaxCallDurationSeconds, connect) }
 		return res
 	}
+}
+
+// earlyMedia plays the far end's own early media (a carrier's ringback,
+// "the number you have dialled…": a 183 with SDP) to the caller while
+// LEG-B rings. It runs on the dialling action's goroutine.
+type earlyMedia struct {
+	c        *call
+	st       *stream.Stream
+	la       *leg
+	keys     []srtp.Crypto
+	progress func() error // the caller's 183, when not answered yet
+	running  bool
+	body     string
+}
+
+// start follows a 183's SDP: LEG-B's stream takes its parameters and
+// relays what it receives to the caller (one way: the caller's audio does
+// not reach a far end that has not answered).
+func (m *earlyMedia) start(body []byte) {
+	if string(body) == m.body {
+		return
+	}
+	n, err := m.c.e.negotiate(body, true, m.keys, nil)
+	if err != nil {
+		m.c.log.Info("far end's early media unusable; the caller hears ringing", "err", err)
+		return
+	}
+	m.body = string(body)
+	m.st.SetParams(n.params)
+	if m.progress != nil {
+		if err := m.progress(); err != nil {
+			m.c.log.Debug("early media to the caller", "err", err)
+		}
+		m.progress = nil
+	}
+	if !m.running {
+		m.running = true
+		go m.st.Run(m.c.ctx)
+		m.c.log.Info("far end's early media reaches the caller")
+	}
+	m.st.Bridge(m.la.st)
+}
+
+// stop ends early media of a call that was not answered.
+func (m *earlyMedia) stop() {
+	if !m.running {
+		return
+	}
+	m.st.Bridge(nil)
+	m.st.Close()
+	<-m.st.Done()
 }
 
 // bridge installs LEG-B (on the call's goroutine) and, when both legs can

@@ -32,6 +32,17 @@ type leg struct {
 	// weOffered: the session description was our offer (LEG-B).
 	weOffered bool
 	local     sdp.Local
+	// crypto is the leg's SRTP state, nil for plain RTP.
+	crypto *legCrypto
+	// running: the stream's Run goroutine is started.
+	running bool
+	// peerSends: the peer's description says it sends media (not on
+	// hold); mediaSince is when that became so, and answeredSeen when
+	// the media timeout first saw the leg answered: it counts from the
+	// later of them and the last packet.
+	peerSends    bool
+	mediaSince   time.Time
+	answeredSeen time.Time
 
 	early   bool           // 183 sent
 	gone    bool           // hung up (reported, or by us)
@@ -73,12 +84,14 @@ type call struct {
 	unrecorded bool
 	// inserted: the call record is in the store (its first write can
 	// fail on a full disk; the final write then inserts it).
-	inserted  bool
-	rec       *recording
-	bridged   bool
-	maxTimer  *time.Timer
-	endCause  string
-	sipStatus int
+	inserted bool
+	rec      *recording
+	bridged  bool
+	maxTimer *time.Timer
+	// mediaTimer schedules the next mediaCheck.
+	mediaTimer *time.Timer
+	endCause   string
+	sipStatus  int
 	// background counts work started by the call that must end before
 	// it finishes (hanging up legs).
 	background []chan struct{}
@@ -101,11 +114,16 @@ type message interface{}
 type (
 	// legGone: a leg's dialog ended.
 	legGone struct{ l *leg }
-	// digitIn: a leg's peer sent a digit.
+	// digitIn: a leg's peer sent a digit; info: in a SIP INFO (the
+	// streams forward RFC 4733 and in-band digits themselves; the call
+	// forwards these).
 	digitIn struct {
-		l *leg
-		d byte
+		l    *leg
+		d    byte
+		info bool
 	}
+	// mediaCheck: time to look for legs that stopped sending RTP.
+	mediaCheck struct{}
 	// actionDone: the running action's goroutine finished.
 	actionDone struct{ res actionResult }
 	// reofferIn: a peer's in-dialog offer waiting for our answer.
@@ -251,6 +269,7 @@ func (c *call) run() {
 		c.log.Warn("the disk is full: connecting the call without recording it")
 	}
 	c.watch(a)
+	c.armMediaCheck()
 	c.deliver(c.event(callflow.NewInboundCall, nil))
 	c.loop()
 	close(c.over)
@@ -296,7 +315,12 @@ func (c *call) handle(m message) {
 	case legGone:
 		c.legGone(m.l)
 	case digitIn:
+		if m.info {
+			c.forwardInfoDigit(m.l, m.d)
+		}
 		c.digit(m.l, m.d)
+	case mediaCheck:
+		c.checkMedia(time.Now())
 	case actionDone:
 		c.actionDone(m.res)
 	case reofferIn:
@@ -560,21 +584,39 @@ func (c *call) waitBackground() {
 	c.background = nil
 }
 
-// releaseMedia stops the legs' streams and gives their ports back.
+// releaseMedia stops the legs' streams, keeps their quality figures on
+// the call record, and gives their ports back.
 func (c *call) releaseMedia() {
 	if c.maxTimer != nil {
 		c.maxTimer.Stop()
 	}
-	for _, l := range c.legs {
-		if l.st == nil {
+	if c.mediaTimer != nil {
+		c.mediaTimer.Stop()
+	}
+	c.record.Quality = c.record.Quality[:0]
+	for _, tag := range []string{callflow.LegA, callflow.LegB} {
+		l, found := c.legs[tag]
+		if !found || l.st == nil {
 			continue
+		}
+		if c.e.cfg.Clock != nil {
+			c.e.cfg.Clock.Remove(l.st)
 		}
 		st := &l.st.Stats
 		c.log.Info("media", "leg", l.tag, "received", st.Received.Load(), "lost", st.Lost.Load(),
-			"sent", st.Sent.Load(), "foreign_dropped", st.Foreign.Load(), "invalid_dropped", st.Invalid.Load())
+			"sent", st.Sent.Load(), "rtcp", st.RTCP.Load(), "foreign_dropped", st.Foreign.Load(), "invalid_dropped", st.Invalid.Load())
 		l.st.Close()
-		<-l.st.Done()
-		c.e.cfg.Ports.Release(l.st.Conn())
+		if l.running {
+			<-l.st.Done()
+		}
+		if q, ok := c.legQuality(l); ok {
+			c.record.Quality = append(c.record.Quality, q)
+			c.e.cfg.Metrics.CallQuality(q.Leg, q.MOS, q.LossPercent, q.JitterMS, q.RTTMS)
+		}
+		c.e.cfg.Ports.Release(l.st.Sockets())
+	}
+	if len(c.record.Quality) == 0 {
+		c.record.Quality = nil
 	}
 }
 

@@ -14,9 +14,11 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/callrec/callrec/internal/blob"
 	"github.com/callrec/callrec/internal/callflow"
+	"github.com/callrec/callrec/internal/media/codec"
 	"github.com/callrec/callrec/internal/media/stream"
 	"github.com/callrec/callrec/internal/metrics"
 	"github.com/callrec/callrec/internal/sip"
@@ -58,6 +60,18 @@ type Config struct {
 	// RejectWhenFull refuses new calls while the disk is full
 	// (storage.when_full: reject) instead of connecting them unrecorded.
 	RejectWhenFull bool
+	// Codecs are the audio codecs spoken, in preference order (our offers
+	// list them so); nil means DefaultCodecs.
+	Codecs []codec.Codec
+	// SRTP is media.srtp: SRTPOff, SRTPOptional ("" too) or SRTPRequired.
+	SRTP string
+	// MediaTimeout ends a call whose leg sent no RTP for this long while
+	// it should have (not on hold); 0 means DefaultMediaTimeout, negative
+	// turns it off.
+	MediaTimeout time.Duration
+	// Clock drives the streams' keep-alive silence and RTCP reports; nil
+	// sends neither (tests).
+	Clock *stream.Clock
 }
 
 // Engine runs calls.

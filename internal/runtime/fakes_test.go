@@ -111,14 +111,15 @@ type fakeLeg struct {
 	remote                         []byte
 	cancelled                      bool
 
-	mu       sync.Mutex
-	answered bool
-	local    []byte // the last SDP we were sent (183 or 200)
-	events   []string
-	hangups  []int
-	reoffer  func([]byte) ([]byte, error)
-	done     chan struct{}
-	once     sync.Once
+	mu         sync.Mutex
+	answered   bool
+	local      []byte // the last SDP we were sent (183 or 200)
+	events     []string
+	hangups    []int
+	reoffer    func([]byte) ([]byte, error)
+	infoDigits func(byte)
+	done       chan struct{}
+	once       sync.Once
 }
 
 func newFakeLeg(id string, remote []byte, answered bool) *fakeLeg {
@@ -169,6 +170,22 @@ func (l *fakeLeg) SetReoffer(f func([]byte) ([]byte, error)) {
 	l.mu.Lock()
 	l.reoffer = f
 	l.mu.Unlock()
+}
+
+func (l *fakeLeg) SetInfoDigits(f func(byte)) {
+	l.mu.Lock()
+	l.infoDigits = f
+	l.mu.Unlock()
+}
+
+// sendInfo is the peer sending a digit in a SIP INFO.
+func (l *fakeLeg) sendInfo(d byte) {
+	l.mu.Lock()
+	f := l.infoDigits
+	l.mu.Unlock()
+	if f != nil {
+		f(d)
+	}
 }
 
 // end is the peer hanging up (or the dialog ending).

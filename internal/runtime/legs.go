@@ -41,6 +41,9 @@ type Leg interface {
 	// SetReoffer installs the function that answers the peer's in-dialog
 	// offers (re-INVITE, UPDATE).
 	SetReoffer(func(offer []byte) ([]byte, error))
+	// SetInfoDigits installs the function that gets the digits the peer
+	// sends in SIP INFO requests (application/dtmf-relay, application/dtmf).
+	SetInfoDigits(func(digit byte))
 }
 
 // Inbound is a leg that arrived: a Leg with the caller's and the dialled

@@ -7,7 +7,9 @@ import (
 
 	"github.com/callrec/callrec/internal/callflow"
 	"github.com/callrec/callrec/internal/calls"
+	"github.com/callrec/callrec/internal/media/codec"
 	"github.com/callrec/callrec/internal/media/recorder"
+	"github.com/callrec/callrec/internal/media/stream"
 	"github.com/callrec/callrec/internal/store"
 )
 
@@ -18,6 +20,8 @@ type recording struct {
 	owner string
 	key   string
 	e     *Engine
+	// rate is the recording's sample rate.
+	rate int
 }
 
 // stored is what stopping and storing a recording gave.
@@ -71,17 +75,60 @@ func (c *call) applyRecording(s stored) {
 }
 
 // tap installs l's stream handlers: its digits go to the call, its audio to
-// the recording (when one runs) on the owner's or the other channel.
+// the recording (when one runs) on the owner's or the other channel, placed
+// by its RTP timestamp and converted to the recording's sample rate.
 func (c *call) tap(l *leg) {
-	var onAudio func([]int16)
+	var onAudio func(stream.Audio)
 	if rec := c.rec; rec != nil {
 		ch := 1
 		if l.tag == rec.owner {
 			ch = 0
 		}
-		onAudio = func(pcm []int16) { rec.r.Write(ch, pcm) }
+		onAudio = rec.feed(ch)
 	}
 	l.st.SetHandlers(streamHandlers(c, l, onAudio))
+}
+
+// feed is the audio handler of channel ch: it runs on one stream's receive
+// goroutine, which owns the resamplers.
+func (r *recording) feed(ch int) func(stream.Audio) {
+	rate := r.rate
+	up, down := codec.NewUpsampler(), codec.NewDownsampler()
+	var buf []int16
+	return func(a stream.Audio) {
+		pcm := a.PCM
+		switch {
+		case a.SampleRate < rate:
+			buf = up.Up(buf[:0], pcm)
+			pcm = buf
+		case a.SampleRate > rate:
+			buf = down.Down(buf[:0], pcm)
+			pcm = buf
+		}
+		// The RTP clock is 8 kHz for every codec callrec speaks.
+		ts := a.Timestamp * uint32(rate/8000)
+		r.r.WritePacket(ch, recorder.Packet{SSRC: a.SSRC, Timestamp: ts, PCM: pcm})
+	}
+}
+
+// recordingRate is the sample rate of a recording started now: 16 kHz
+// when every leg speaks a wideband codec (so transcription gets wideband
+// audio), else 8 kHz.
+func (c *call) recordingRate() int {
+	wide := false
+	for _, l := range c.legs {
+		if l.st == nil || l.gone {
+			continue
+		}
+		if !l.st.Params().Codec.Wideband() {
+			return 8000
+		}
+		wide = true
+	}
+	if wide {
+		return 16000
+	}
+	return 8000
 }
 
 // tapAll re-taps every leg with a stream (the recording started or
@@ -105,17 +152,18 @@ func (c *call) startRecording(a callflow.Action) actionResult {
 	if c.e.storageFull() {
 		return fail(a, callflow.ErrSystemException, errors.New("the disk is full: the call is not recorded"))
 	}
-	r, err := recorder.Start(c.spoolPath(), nil)
+	rate := c.recordingRate()
+	r, err := recorder.Start(c.spoolPath(), recorder.Options{SampleRate: rate})
 	if err != nil {
 		c.e.failed(err)
 		return fail(a, callflow.ErrSystemException, err)
 	}
 	c.record.RecordingKey = calls.RecordingKey(c.id, c.record.StartedAt)
-	c.rec = &recording{r: r, owner: owner, key: c.record.RecordingKey, e: c.e}
+	c.rec = &recording{r: r, owner: owner, key: c.record.RecordingKey, e: c.e, rate: rate}
 	c.tapAll()
 	c.record.RecordingState = store.RecordingInProgress
 	c.saveRecord()
-	c.log.Info("recording started", "owner_leg", owner)
+	c.log.Info("recording started", "owner_leg", owner, "sample_rate", rate)
 	return ok(a)
 }
 

@@ -270,6 +270,8 @@ type peer struct {
 type peerHandlers struct {
 	invite   func(p *peer, req *sip.Request, tx sip.ServerTransaction)
 	register func(p *peer, req *sip.Request, tx sip.ServerTransaction)
+	// other answers further methods (PRACK, UPDATE, INFO…).
+	other map[sip.RequestMethod]func(p *peer, req *sip.Request, tx sip.ServerTransaction)
 }
 
 func newPeer(t *testing.T, transport string, hs peerHandlers) *peer {
@@ -351,6 +353,9 @@ func newPeer(t *testing.T, transport string, hs peerHandlers) *peer {
 	}
 	if hs.register != nil {
 		srv.OnRegister(func(req *sip.Request, tx sip.ServerTransaction) { hs.register(p, req, tx) })
+	}
+	for m, h := range hs.other {
+		srv.OnRequest(m, func(req *sip.Request, tx sip.ServerTransaction) { h(p, req, tx) })
 	}
 	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) {
 		_ = p.uas.ReadAck(req, tx)

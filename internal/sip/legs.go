@@ -31,6 +31,10 @@ type InboundLeg struct {
 	doneOnce sync.Once
 
 	reofferSlot
+	sessionState
+	// rel sends provisional responses reliably; nil when the caller does
+	// not support 100rel.
+	rel *reliableProvisionals
 
 	mu        sync.Mutex
 	answered  bool
@@ -64,6 +68,10 @@ func (r *reofferSlot) onReoffer(offer []byte) ([]byte, error) {
 
 func newInboundLeg(s *Server, req *sip.Request, tx sip.ServerTransaction, dlg *sipgo.DialogServerSession) *InboundLeg {
 	l := &InboundLeg{s: s, req: req, tx: tx, dlg: dlg, final: make(chan struct{}), done: make(chan struct{})}
+	l.terms = s.inboundTerms(req)
+	if supports(req, "100rel") {
+		l.rel = newReliableProvisionals(req, s.cfg.timing.t1)
+	}
 	context.AfterFunc(dlg.Context(), l.end)
 	return l
 }
@@ -126,16 +134,34 @@ func (l *InboundLeg) Source() string { return l.req.Source() }
 // RemoteSDP is the SDP offer of the INVITE (may be empty).
 func (l *InboundLeg) RemoteSDP() []byte { return l.req.Body() }
 
-// Ringing sends 180 Ringing.
-func (l *InboundLeg) Ringing() error { return l.dlg.Respond(180, "Ringing", nil) }
+// Ringing sends 180 Ringing, reliably when the caller requires 100rel.
+func (l *InboundLeg) Ringing() error {
+	if l.rel != nil && l.rel.required {
+		return l.rel.send(l, 180, "Ringing", nil)
+	}
+	return l.dlg.Respond(180, "Ringing", nil)
+}
 
 // Progress sends 183 Session Progress with an SDP answer (early media).
+// To a caller that supports 100rel it goes reliably (RFC 3262): Progress
+// first waits for the PRACK of the previous one, and a caller that never
+// acknowledges it gets 500 and the leg ends.
 func (l *InboundLeg) Progress(sdp []byte) error {
+	if l.rel != nil {
+		return l.rel.send(l, 183, "Session Progress", sdp, sip.NewHeader("Content-Type", "application/sdp"))
+	}
 	return l.dlg.Respond(183, "Session Progress", sdp, sip.NewHeader("Content-Type", "application/sdp"))
 }
 
-// Answer sends 200 OK with the SDP answer and waits for the ACK.
+// Answer sends 200 OK with the SDP answer and waits for the ACK. It waits
+// first for the PRACK of a reliable provisional response still
+// unacknowledged. The 200 carries the session timer agreed (RFC 4028).
 func (l *InboundLeg) Answer(sdp []byte) error {
+	if l.rel != nil {
+		if err := l.rel.awaitAcked(l); err != nil {
+			return fmt.Errorf("answer: %w", err)
+		}
+	}
 	l.mu.Lock()
 	if l.answered {
 		l.mu.Unlock()
@@ -147,7 +173,7 @@ func (l *InboundLeg) Answer(sdp []byte) error {
 	// transaction when it does, which would end a dialog not yet
 	// established.
 	defer l.finalOnce.Do(func() { close(l.final) })
-	if err := l.dlg.RespondSDP(sdp); err != nil {
+	if err := l.respondAnswer(sdp); err != nil {
 		if errors.Is(err, sip.ErrTransactionCanceled) {
 			// The caller's CANCEL was taken after sipgo marked the dialog
 			// established but before the 200 went out: the caller got
@@ -159,6 +185,7 @@ func (l *InboundLeg) Answer(sdp []byte) error {
 		}
 		return fmt.Errorf("answer: %w", err)
 	}
+	l.startSession(sdp)
 	return nil
 }
 
@@ -230,7 +257,9 @@ func (l *InboundLeg) Cancelled() bool {
 	return c || errors.Is(context.Cause(l.dlg.Context()), sip.ErrTransactionCanceled)
 }
 
-// Cause is the BYE Reason header value the remote side gave, if any.
+// Cause is the BYE Reason header value the remote side gave, if any, or
+// the Reason of callrec's own end of the leg: a session timer that ran
+// out, a PRACK that never came.
 func (l *InboundLeg) Cause() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -256,8 +285,16 @@ type DialRequest struct {
 	SDP []byte
 	// Timeout is how long the far end may ring.
 	Timeout time.Duration
-	// OnProgress is called for provisional responses (180, 183...).
+	// OnProgress is called for provisional responses (180, 183...), once
+	// each (a reliable one's retransmissions are not passed on).
 	OnProgress func(code int, sdp []byte)
+	// OnEarlyMedia is called with the SDP of each 180/183 whose body
+	// differs from the previous one (reliable or not): the far end's
+	// early media (ringback, announcements) to play to our caller before
+	// the answer. It runs on a goroutine of its own, in order, and never
+	// holds up Dial. The answer's SDP (the leg's RemoteSDP) may differ
+	// from the last early one.
+	OnEarlyMedia func(sdp []byte)
 }
 
 // DialError is why an outbound call did not connect.
@@ -283,6 +320,7 @@ type OutboundLeg struct {
 	dlg *sipgo.DialogClientSession
 
 	reofferSlot
+	sessionState
 
 	mu    sync.Mutex
 	cause string
@@ -294,7 +332,9 @@ var errRingTimeout = errors.New("ring timeout")
 
 // Dial places a call through the trunk and waits for an answer, the ring
 // timeout or ctx (cancelled when the caller hangs up), sending CANCEL when
-// it gives up. The returned leg is answered and acknowledged.
+// it gives up. It PRACKs reliable provisional responses and offers a
+// session timer, retrying once with the larger Min-SE a 422 asks for. The
+// returned leg is answered and acknowledged.
 func (s *Server) Dial(ctx context.Context, r DialRequest) (*OutboundLeg, error) {
 	host, portStr, err := net.SplitHostPort(s.cfg.TrunkAddress)
 	if err != nil {
@@ -312,45 +352,63 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*OutboundLeg, error) 
 	// Its answer, and its requests in the dialog, come from where the
 	// trunk's name points now.
 	s.resolveTrunk(ctx)
-	recipient := sip.Uri{Scheme: "sip", User: r.To, Host: domain, Port: port, UriParams: sip.NewParams()}
-	recipient.UriParams.Add("user", "phone")
-	req := sip.NewRequest(sip.INVITE, recipient)
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: r.CallerID, Host: domain}, Params: sip.NewParams()}
-	from.Params.Add("tag", sip.GenerateTagN(16))
-	req.AppendHeader(from)
-	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: r.To, Host: domain}, Params: sip.NewParams()})
-	req.AppendHeader(sip.NewHeader("P-Asserted-Identity", "<sip:"+r.CallerID+"@"+domain+">"))
-	req.AppendHeader(sip.HeaderClone(&s.contact))
-	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO"))
-	req.SetBody(r.SDP)
-	req.SetDestination(s.cfg.TrunkAddress)
-	transport := "UDP"
-	if s.cfg.TrunkTransport == "tcp" {
-		transport = "TCP"
-	}
-	req.SetTransport(transport)
-
-	dlg, err := s.dialogFor(transport).WriteInvite(ctx, req)
-	if err != nil {
-		return nil, &DialError{Code: 503, Reason: "trunk unreachable: " + err.Error()}
-	}
 	timeout := r.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
 	wctx, cancel := context.WithTimeoutCause(ctx, timeout, errRingTimeout)
 	defer cancel()
-	err = dlg.WaitAnswer(wctx, sipgo.AnswerOptions{
-		Username: s.cfg.Username,
-		Password: s.cfg.Password,
-		OnResponse: func(res *sip.Response) error {
-			if res.IsProvisional() && res.StatusCode != 100 && r.OnProgress != nil {
-				r.OnProgress(res.StatusCode, res.Body())
-			}
-			return nil
-		},
-	})
+	tracker := &provisionalTracker{}
+	if r.OnEarlyMedia != nil {
+		tracker.early = newEarlyMedia(r.OnEarlyMedia)
+		defer tracker.early.close()
+	}
+	se, minSE := s.sessionSeconds()
+	var dlg *sipgo.DialogClientSession
+	for retried := false; ; retried = true {
+		recipient := sip.Uri{Scheme: "sip", User: r.To, Host: domain, Port: port, UriParams: sip.NewParams()}
+		recipient.UriParams.Add("user", "phone")
+		req := sip.NewRequest(sip.INVITE, recipient)
+		from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: r.CallerID, Host: domain}, Params: sip.NewParams()}
+		from.Params.Add("tag", sip.GenerateTagN(16))
+		req.AppendHeader(from)
+		req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: r.To, Host: domain}, Params: sip.NewParams()})
+		req.AppendHeader(sip.NewHeader("P-Asserted-Identity", "<sip:"+r.CallerID+"@"+domain+">"))
+		req.AppendHeader(sip.HeaderClone(&s.contact))
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		req.AppendHeader(sip.NewHeader("Allow", allowMethods))
+		req.AppendHeader(sip.NewHeader("Supported", supportedExtensions))
+		req.AppendHeader(sip.NewHeader("Session-Expires", strconv.FormatUint(uint64(se), 10)))
+		req.AppendHeader(sip.NewHeader("Min-SE", strconv.FormatUint(uint64(minSE), 10)))
+		req.SetBody(r.SDP)
+		req.SetDestination(s.cfg.TrunkAddress)
+		transport := "UDP"
+		if s.cfg.TrunkTransport == "tcp" {
+			transport = "TCP"
+		}
+		req.SetTransport(transport)
+
+		dlg, err = s.dialogFor(transport).WriteInvite(ctx, req)
+		if err != nil {
+			return nil, &DialError{Code: 503, Reason: "trunk unreachable: " + err.Error()}
+		}
+		err = dlg.WaitAnswer(wctx, sipgo.AnswerOptions{
+			Username: s.cfg.Username,
+			Password: s.cfg.Password,
+			OnResponse: func(res *sip.Response) error {
+				if res.IsProvisional() && res.StatusCode != 100 && tracker.take(ctx, s, dlg, res) && r.OnProgress != nil {
+					r.OnProgress(res.StatusCode, res.Body())
+				}
+				return nil
+			},
+		})
+		if larger, ok := retryMinSE(err, minSE); ok && !retried {
+			se, minSE = max(se, larger), larger
+			tracker.newDialog()
+			continue
+		}
+		break
+	}
 	if err != nil {
 		var resp *sipgo.ErrDialogResponse
 		switch {
@@ -376,6 +434,7 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*OutboundLeg, error) 
 		leg.markEnded("ack failed")
 		return nil, &DialError{Code: 503, Reason: "ACK failed: " + err.Error()}
 	}
+	leg.startSession(r.SDP)
 	return leg, nil
 }
 
@@ -418,7 +477,9 @@ func (l *OutboundLeg) CallID() string { return callID(l.dlg.InviteRequest) }
 // Done is closed when the leg has ended.
 func (l *OutboundLeg) Done() <-chan struct{} { return l.done }
 
-// Cause is the BYE Reason the far end gave, if any.
+// Cause is the BYE Reason the far end gave, if any, or the Reason of
+// callrec's own end of the leg (a session timer that ran out or whose
+// refresh failed).
 func (l *OutboundLeg) Cause() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()

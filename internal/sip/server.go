@@ -64,6 +64,14 @@ type Config struct {
 	// RejectLogInterval is how often refused requests are summarised in
 	// the log; zero means a minute.
 	RejectLogInterval time.Duration
+	// SessionExpires is the session interval (RFC 4028) our INVITEs ask
+	// for and our answers grant at most; zero means DefaultSessionExpires.
+	// MinSE is the shortest one accepted (an INVITE asking for less gets
+	// 422); zero means DefaultMinSE, and it is never below MinSEFloor.
+	SessionExpires, MinSE time.Duration
+	// timing is the timers' clock; only tests change it.
+	timing timing
+
 	// Metrics counts refused requests by reason; nil counts nothing.
 	Metrics Metrics
 	// Logger receives structured logs.
@@ -85,7 +93,7 @@ const (
 )
 
 // allowMethods is the Allow header of OPTIONS and 405 responses.
-const allowMethods = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO"
+const allowMethods = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO, PRACK"
 
 // Handler takes the inbound calls the server admits (the call runtime is
 // one).
@@ -253,6 +261,7 @@ func NewServer(cfg Config) (*Server, error) {
 		sip.OPTIONS: s.handleOptions,
 		sip.UPDATE:  s.handleUpdate,
 		sip.INFO:    s.handleInfo,
+		sip.PRACK:   s.handlePrack,
 	}
 	for m := range s.handlers {
 		srv.OnRequest(m, s.tracked(s.serveRequest))
@@ -288,7 +297,7 @@ func withDefaults(cfg Config) Config {
 		cfg.TCPMaxConnections = lowered
 	}
 	cfg.TCPMaxPerSource = min(cfg.TCPMaxPerSource, cfg.TCPMaxConnections)
-	return cfg
+	return withSessionDefaults(cfg)
 }
 
 // tcpLimits are the TCP listener's limits from the config.
@@ -559,7 +568,7 @@ func (s *Server) refuse(req *sip.Request, reason string) {
 const maxUnsupported = 16
 
 // unsupportedExtensions reports whether req's Require headers name an
-// extension callrec does not support (today every one, 100rel included),
+// extension callrec does not support (any but 100rel and timer),
 // and lists those that may be sent back in Unsupported: option tags that
 // are tokens, at most maxUnsupported.
 func unsupportedExtensions(req *sip.Request) (tags []string, found bool) {
@@ -579,8 +588,11 @@ func unsupportedExtensions(req *sip.Request) (tags []string, found bool) {
 }
 
 // extensionSupported reports whether callrec supports the SIP extension
-// named by an option tag (Require, Supported). None yet.
-func extensionSupported(string) bool { return false }
+// named by an option tag (Require, Supported): 100rel (RFC 3262) and
+// timer (RFC 4028).
+func extensionSupported(tag string) bool {
+	return strings.EqualFold(tag, "100rel") || strings.EqualFold(tag, "timer")
+}
 
 // isToken reports whether t is an RFC 3261 token of at most 64 bytes (an
 // option tag that can be sent back in Unsupported as it came).
@@ -615,6 +627,11 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if req.From() == nil || req.To() == nil || req.Contact() == nil {
 		s.refuse(req, reasonBadRequest)
 		s.respond(tx, req, 400, "Bad Request (missing From, To or Contact)")
+		return
+	}
+	if minSE, tooBrief := s.sessionTooBrief(req); tooBrief {
+		s.refuse(req, reasonBadRequest)
+		s.respond(tx, req, 422, "Session Interval Too Small", sip.NewHeader("Min-SE", strconv.FormatUint(uint64(minSE), 10)))
 		return
 	}
 	dlg, err := s.dialogFor(req.Transport()).ReadInvite(req, tx)
@@ -657,11 +674,11 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 
 func (s *Server) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	if leg := s.inboundOf(req); leg != nil {
-		s.answerInDialog(tx, req, leg.onReoffer)
+		s.answerInDialog(tx, req, leg.onReoffer, &leg.sessionState)
 		return
 	}
 	if leg := s.outboundOf(req); leg != nil {
-		s.answerInDialog(tx, req, leg.onReoffer)
+		s.answerInDialog(tx, req, leg.onReoffer, &leg.sessionState)
 		return
 	}
 	s.refuse(req, reasonNoDialog)
@@ -693,8 +710,9 @@ func (s *Server) outboundOf(req *sip.Request) *OutboundLeg {
 }
 
 // answerInDialog answers a re-INVITE or UPDATE with our current session
-// description (sipgo has no helper for this).
-func (s *Server) answerInDialog(tx sip.ServerTransaction, req *sip.Request, reoffer func([]byte) ([]byte, error)) {
+// description (sipgo has no helper for this); a 2xx refreshes the session
+// timer of st.
+func (s *Server) answerInDialog(tx sip.ServerTransaction, req *sip.Request, reoffer func([]byte) ([]byte, error), st *sessionState) {
 	if reoffer == nil {
 		s.respond(tx, req, 488, "Not Acceptable Here")
 		return
@@ -707,6 +725,10 @@ func (s *Server) answerInDialog(tx sip.ServerTransaction, req *sip.Request, reof
 	}
 	res := sip.NewSDPResponseFromRequest(req, body)
 	res.AppendHeader(sip.HeaderClone(&s.contact))
+	st.noteSDP(body)
+	for _, h := range st.refreshedBy(req) {
+		res.AppendHeader(h)
+	}
 	if err := tx.Respond(res); err != nil {
 		s.log.Debug("re-INVITE respond failed", "err", err)
 	}
@@ -716,12 +738,13 @@ func (s *Server) handleUpdate(req *sip.Request, tx sip.ServerTransaction) {
 	if len(req.Body()) == 0 {
 		// Nothing to answer (a session timer refresh), but only within a
 		// dialog we have.
-		if s.inboundOf(req) == nil && s.outboundOf(req) == nil {
+		st := s.sessionOf(req)
+		if st == nil {
 			s.refuse(req, reasonNoDialog)
 			s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 			return
 		}
-		s.respond(tx, req, 200, "OK")
+		s.respond(tx, req, 200, "OK", st.refreshedBy(req)...)
 		return
 	}
 	s.handleReinvite(req, tx)
@@ -763,11 +786,6 @@ func (s *Server) handleCancel(req *sip.Request, tx sip.ServerTransaction) {
 	s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 }
 
-// handleInfo acknowledges INFO (DTMF relay and the like).
-func (s *Server) handleInfo(req *sip.Request, tx sip.ServerTransaction) {
-	s.respond(tx, req, 200, "OK")
-}
-
 // handleNoRoute answers the methods callrec does not serve (REGISTER:
 // callrec is no registrar; MESSAGE, SUBSCRIBE…) with 405, counted, without
 // a line per request.
@@ -786,6 +804,7 @@ func (s *Server) handleOptions(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	s.respond(tx, req, code, reason,
 		sip.NewHeader("Allow", allowMethods),
+		sip.NewHeader("Supported", supportedExtensions),
 		sip.NewHeader("Accept", "application/sdp"))
 }
 

@@ -177,7 +177,7 @@ func TestUntrusted403Once(t *testing.T) {
 }
 
 // TestRequireUnsupported: a request that requires an extension callrec
-// does not support (all of them for now, 100rel included) gets 420 Bad
+// does not support (any but 100rel and timer) gets 420 Bad
 // Extension listing them in Unsupported, before any call is admitted;
 // Supported alone is no obstacle, and a BYE is never refused for it.
 func TestRequireUnsupported(t *testing.T) {
@@ -187,8 +187,9 @@ func TestRequireUnsupported(t *testing.T) {
 		want         int
 		unsupported  string
 	}{
-		{"100rel", "INVITE", []string{"Require: 100rel"}, 420, "100rel"},
-		{"several, two headers", "INVITE", []string{"Require: foo, 100rel", "Require: timer"}, 420, "foo, 100rel, timer"},
+		{"foo", "INVITE", []string{"Require: foo"}, 420, "foo"},
+		{"several, two headers", "INVITE", []string{"Require: foo, 100rel", "Require: timer, bar"}, 420, "foo, bar"},
+		{"supported ones are no obstacle", "OPTIONS", []string{"Require: 100rel, timer"}, 200, ""},
 		{"not a token is not echoed", "INVITE", []string{"Require: foo, <bar>"}, 420, "foo"},
 		{"no token at all", "INVITE", []string{"Require: <bar>"}, 420, ""},
 		{"OPTIONS", "OPTIONS", []string{"Require: foo"}, 420, "foo"},
@@ -267,7 +268,7 @@ func TestAdmitComesLast(t *testing.T) {
 			c.RejectUntrusted = Untrusted403
 		}}},
 		{name: "draining", prep: func(ts *testServer) { ts.Drain() }},
-		{name: "Require", hdrs: []string{"Require: 100rel"}},
+		{name: "Require", hdrs: []string{"Require: foo"}},
 		{name: "no Contact", strip: "Contact"},
 	}
 	for _, tc := range refusedBefore {

@@ -1,13 +1,21 @@
 // Package recorder writes a call's two sides into one time-aligned stereo
-// WAV file (16-bit, 8 kHz): channel 0 is the owner, channel 1 the other
-// party.
+// WAV file (16-bit, 8 or 16 kHz): channel 0 is the owner, channel 1 the
+// other party.
 //
-// Audio is driven by the wall clock, not by packet arrival: every tick the
-// recorder writes exactly the frames that elapsed (less a small jitter
-// allowance), taking what each side delivered and filling the rest with
-// silence. Lost packets and paused spans therefore become silence, and the
-// file's duration equals the recorded wall time. The WAV header is
-// rewritten every few seconds so the file stays valid if the process dies.
+// Each packet is placed by its RTP timestamp: a channel maps RTP time to
+// recording time with an offset taken from its least-delayed packets of
+// the last few seconds, so reordered packets land in order, a duplicate
+// overwrites its own place, a lost packet leaves silence and one late
+// packet shifts nothing. The offset follows a sender's clock drift a few
+// milliseconds at a time; a new SSRC or a jump of the timestamps by
+// seconds re-anchors the channel where the packet arrives.
+//
+// The file is driven by the wall clock, not by packet arrival: every tick
+// the recorder writes exactly the frames that elapsed, trailing real time
+// by the jitter window so that late packets still land in place, and
+// padding with silence. Paused spans are silence too, so the file's
+// duration equals the recorded wall time. The WAV header is rewritten
+// every few seconds so the file stays valid if the process dies.
 package recorder
 
 import (
@@ -18,19 +26,49 @@ import (
 	"github.com/callrec/callrec/internal/media/wav"
 )
 
-// SampleRate is the recording's sample rate.
-const SampleRate = 8000
+// DefaultSampleRate is the recording's sample rate when Options leave it
+// unset.
+const DefaultSampleRate = 8000
 
 const (
-	// jitter is how long the writer trails real time so late packets
-	// still land in place.
-	jitter = 200 * time.Millisecond
-	// maxBuffered bounds each side's backlog (a sender faster than real
-	// time loses its oldest samples, so channels stay aligned).
-	maxBuffered = SampleRate * 600 / 1000
-	tick        = 100 * time.Millisecond
-	syncEvery   = 2 * time.Second
+	// defaultJitterWindow is how long the writer trails real time unless
+	// Options say otherwise.
+	defaultJitterWindow = 200 * time.Millisecond
+	// maxJitterWindow bounds the window (and so each channel's memory).
+	maxJitterWindow = 5 * time.Second
+	tick            = 100 * time.Millisecond
+	syncEvery       = 2 * time.Second
 )
+
+// Options configure a recording.
+type Options struct {
+	// SampleRate is 8000 (the default when 0) or 16000 (wideband calls).
+	SampleRate int
+	// Clock tells the time; nil means time.Now.
+	Clock func() time.Time
+	// JitterWindow is how far behind real time the writer trails, the
+	// longest a packet may be delayed and still land in place; 0 means
+	// 200 ms, and it may be at most 5 s. Each channel holds about twice
+	// the window of audio.
+	JitterWindow time.Duration
+
+	// manualFlush leaves writing to whoever calls tickOnce (tests drive
+	// the writer deterministically with a fake clock).
+	manualFlush bool
+}
+
+// Packet is one RTP packet's decoded audio.
+type Packet struct {
+	// SSRC identifies the packet's stream.
+	SSRC uint32
+	// Timestamp is the packet's RTP timestamp converted to the
+	// recording's sample rate by the caller (for an 8 kHz RTP clock at a
+	// 16 kHz recording: 2*ts, wrapping mod 2^32).
+	Timestamp uint32
+	// PCM is the audio at the recording's sample rate; it is copied
+	// before WritePacket returns.
+	PCM []int16
+}
 
 // Span is a paused interval.
 type Span struct {
@@ -40,67 +78,111 @@ type Span struct {
 
 // Result describes a finished recording.
 type Result struct {
-	Path     string
-	Frames   int64
-	Duration time.Duration
-	Pauses   []Span
-	Stopped  bool // stopped early by the owner
+	Path       string
+	SampleRate int
+	Frames     int64
+	Duration   time.Duration
+	Pauses     []Span
+	Stopped    bool // stopped early by the owner
 	// Truncated: writing failed (a full disk) before the end; the file
 	// holds the audio up to then, and Frames and Duration say how much.
 	Truncated bool
+	// Late counts packets dropped because their place was already
+	// written (delayed beyond the jitter window).
+	Late int
+	// Duplicates counts packets that arrived again (same SSRC and
+	// timestamp) and were not placed twice.
+	Duplicates int
 }
 
-// Recorder records one call.
+// Recorder records one call. It is safe for concurrent use: one mutex
+// guards all its state, shared by the legs' receive goroutines and the
+// recorder's own writing goroutine.
 type Recorder struct {
-	path  string
-	clock func() time.Time
+	path   string
+	clock  func() time.Time
+	rate   int
+	window time.Duration
+	limits placementLimits
 
-	mu        sync.Mutex
-	w         *wav.Writer
-	start     time.Time
-	written   int64
-	buf       [2][]int16
-	paused    bool
-	pauses    []Span
-	closed    bool
-	stopped   bool
-	truncated bool
-	lastSync  time.Time
-	scratch   []int16
-	err       error
+	mu         sync.Mutex
+	w          *wav.Writer
+	start      time.Time
+	written    int64 // frames in the file (the writer's frontier)
+	chans      [2]channel
+	paused     bool
+	pauses     []Span
+	closed     bool
+	stopped    bool
+	truncated  bool
+	late       int
+	duplicates int
+	lastSync   time.Time
+	scratch    []int16 // interleaved frames on their way to the file
+	err        error
 
 	quit chan struct{}
 	done chan struct{}
 }
 
-// Start creates the WAV at path and starts the clock. clock may be nil
-// (time.Now).
-func Start(path string, clock func() time.Time) (*Recorder, error) {
+// Start creates the WAV at path and starts the clock.
+func Start(path string, opts Options) (*Recorder, error) {
+	rate := opts.SampleRate
+	if rate == 0 {
+		rate = DefaultSampleRate
+	}
+	if rate != 8000 && rate != 16000 {
+		return nil, fmt.Errorf("start recording %s: sample rate %d, want 8000 or 16000", path, rate)
+	}
+	window := opts.JitterWindow
+	if window == 0 {
+		window = defaultJitterWindow
+	}
+	if window < 0 || window > maxJitterWindow {
+		return nil, fmt.Errorf("start recording %s: jitter window %v, want up to %v", path, window, maxJitterWindow)
+	}
+	clock := opts.Clock
 	if clock == nil {
 		clock = time.Now
 	}
-	w, err := wav.Create(path, SampleRate, 2)
+	w, err := wav.Create(path, uint32(rate), 2)
 	if err != nil {
 		return nil, fmt.Errorf("start recording %s: %w", path, err)
 	}
 	now := clock()
+	// The ring holds the window and the tick the writer trails by, and
+	// room ahead of arrival for a packet placed early (by as much as a
+	// window) and its length.
+	ringFrames := int(framesIn(2*window+tick+maxPacket, rate))
 	r := &Recorder{
 		path:     path,
 		clock:    clock,
+		rate:     rate,
+		window:   window,
+		limits:   newPlacementLimits(rate, window),
 		w:        w,
 		start:    now,
 		lastSync: now,
+		scratch:  make([]int16, 2*ringFrames),
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
-	go r.loop()
+	for ch := range r.chans {
+		r.chans[ch] = newChannel(ringFrames, framesIn(delayBucket, rate))
+	}
+	if opts.manualFlush {
+		close(r.done)
+	} else {
+		go r.loop()
+	}
 	return r, nil
 }
 
 // Path is the file being written.
 func (r *Recorder) Path() string { return r.path }
 
-// Write adds samples one side sent; ch is 0 (owner) or 1 (other party).
+// Write adds samples one side sent without timestamps, right after the
+// channel's last placed audio; ch is 0 (owner) or 1 (other party).
 func (r *Recorder) Write(ch int, pcm []int16) {
 	if ch < 0 || ch > 1 {
 		return
@@ -110,11 +192,29 @@ func (r *Recorder) Write(ch int, pcm []int16) {
 	if r.closed || r.paused {
 		return
 	}
-	b := append(r.buf[ch], pcm...)
-	if over := len(b) - maxBuffered; over > 0 {
-		b = b[:copy(b, b[over:])]
+	r.chans[ch].append(pcm, r.written)
+}
+
+// WritePacket places one RTP packet's audio on channel ch (0 owner, 1
+// other party) by its timestamp. A packet whose place is already written
+// is dropped (Result.Late), one seen already is not placed again
+// (Result.Duplicates).
+func (r *Recorder) WritePacket(ch int, p Packet) {
+	if ch < 0 || ch > 1 || len(p.PCM) == 0 {
+		return
 	}
-	r.buf[ch] = b
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed || r.paused {
+		return
+	}
+	arrival := framesIn(r.clock().Sub(r.start), r.rate)
+	switch r.chans[ch].place(p, max(arrival, r.written), r.written, r.limits) {
+	case droppedLate:
+		r.late++
+	case droppedDuplicate:
+		r.duplicates++
+	}
 }
 
 func (r *Recorder) loop() {
@@ -131,13 +231,13 @@ func (r *Recorder) loop() {
 	}
 }
 
-// tickOnce writes what elapsed up to now less the jitter allowance and
+// tickOnce writes what elapsed up to now less the jitter window and
 // rewrites the header every syncEvery.
 func (r *Recorder) tickOnce() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.clock()
-	r.flushLocked(now.Add(-jitter))
+	r.flushLocked(now.Add(-r.window))
 	if now.Sub(r.lastSync) >= syncEvery && r.err == nil && !r.closed {
 		r.lastSync = now
 		if err := r.w.Flush(); err != nil {
@@ -146,34 +246,25 @@ func (r *Recorder) tickOnce() {
 	}
 }
 
-// flushLocked writes frames up to time t.
+// flushLocked writes frames up to time t, each channel's placed audio or
+// silence.
 func (r *Recorder) flushLocked(t time.Time) {
 	if r.closed || r.err != nil {
 		return
 	}
-	target := int64(t.Sub(r.start)) * SampleRate / int64(time.Second)
-	n := int(target - r.written)
-	if n <= 0 {
-		return
-	}
-	if cap(r.scratch) < 2*n {
-		r.scratch = make([]int16, 2*n)
-	}
-	out := r.scratch[:2*n]
-	clear(out)
-	for ch := 0; ch < 2; ch++ {
-		b := r.buf[ch]
-		m := min(len(b), n)
-		for i := 0; i < m; i++ {
-			out[2*i+ch] = b[i]
+	target := framesIn(t.Sub(r.start), r.rate)
+	for r.written < target {
+		n := int(min(target-r.written, int64(len(r.scratch)/2)))
+		out := r.scratch[:2*n]
+		for ch := range r.chans {
+			r.chans[ch].audio.drain(r.written, n, out, ch)
 		}
-		r.buf[ch] = b[:copy(b, b[m:])]
+		if err := r.w.Write(out); err != nil {
+			r.err = fmt.Errorf("write recording %s: %w", r.path, err)
+			return
+		}
+		r.written += int64(n)
 	}
-	if err := r.w.Write(out); err != nil {
-		r.err = fmt.Errorf("write recording %s: %w", r.path, err)
-		return
-	}
-	r.written = target
 }
 
 // Pause makes the recording silent from now on.
@@ -186,7 +277,9 @@ func (r *Recorder) Pause() {
 	now := r.clock()
 	r.flushLocked(now)
 	r.paused = true
-	r.buf[0], r.buf[1] = r.buf[0][:0], r.buf[1][:0]
+	for ch := range r.chans {
+		r.chans[ch].silence()
+	}
 	r.pauses = append(r.pauses, Span{Start: now})
 }
 
@@ -247,11 +340,14 @@ func (r *Recorder) Stop(stoppedEarly bool) (Result, error) {
 
 func (r *Recorder) resultLocked() Result {
 	return Result{
-		Path:      r.path,
-		Frames:    r.written,
-		Duration:  time.Duration(r.written) * time.Second / SampleRate,
-		Pauses:    append([]Span(nil), r.pauses...),
-		Stopped:   r.stopped,
-		Truncated: r.truncated,
+		Path:       r.path,
+		SampleRate: r.rate,
+		Frames:     r.written,
+		Duration:   time.Duration(r.written) * time.Second / time.Duration(r.rate),
+		Pauses:     append([]Span(nil), r.pauses...),
+		Stopped:    r.stopped,
+		Truncated:  r.truncated,
+		Late:       r.late,
+		Duplicates: r.duplicates,
 	}
 }

@@ -56,7 +56,7 @@ func readStereo(t *testing.T, path string) (wav.Format, []int16) {
 func TestChannelsAndDuration(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1000, 0)}
 	path := filepath.Join(t.TempDir(), "r.wav")
-	r, err := Start(path, clk.now)
+	r, err := Start(path, Options{Clock: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestChannelsAndDuration(t *testing.T) {
 func TestPauseIsSilentAndTimed(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1000, 0)}
 	path := filepath.Join(t.TempDir(), "r.wav")
-	r, err := Start(path, clk.now)
+	r, err := Start(path, Options{Clock: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestPauseIsSilentAndTimed(t *testing.T) {
 
 func TestHeaderValidWhileRecording(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.wav")
-	r, err := Start(path, nil)
+	r, err := Start(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestHeaderValidWhileRecording(t *testing.T) {
 
 func TestStopTwice(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.wav")
-	r, err := Start(path, nil)
+	r, err := Start(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestDiskFullTruncates(t *testing.T) {
 	dir := tinyDisk(t, 256<<10)
 	clock := &fakeClock{t: time.Unix(1000, 0)}
 	path := filepath.Join(dir, "call.wav")
-	r, err := Start(path, clock.now)
+	r, err := Start(path, Options{Clock: clock.now})
 	if err != nil {
 		t.Fatal(err)
 	}
