@@ -12,10 +12,9 @@ import (
 	"fmt"
 	"os"
 	"time"
-
-	"github.com/callrec/callrec/internal/media/wav"
 )
 
+// call is what checkrec reads of one call in the JSON list.
 type call struct {
 	ID            string     `json:"id"`
 	Status        string     `json:"status"`
@@ -37,37 +36,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "checkrec: reading calls JSON:", err)
 		os.Exit(2)
 	}
-	var completed, short, missing int
-	var bridged, recorded time.Duration
-	worst := 0.0
-	for _, c := range calls {
-		if c.Status != "completed" || c.AnsweredAt == nil || c.EndedAt == nil {
-			continue
-		}
-		completed++
-		want := c.EndedAt.Sub(*c.AnsweredAt)
-		bridged += want
-		if c.RecordingFile == "" {
-			missing++
-			continue
-		}
-		info, err := wav.Stat(c.RecordingFile)
-		if err != nil || info.Format.Channels != 2 || info.Format.SampleRate != uint32(*rate) {
-			missing++
-			continue
-		}
-		recorded += info.Duration
-		shortfall := (want - info.Duration).Seconds() / want.Seconds()
-		if shortfall > worst {
-			worst = shortfall
-		}
-		if shortfall > *tolerance {
-			short++
-		}
-	}
-	fmt.Printf("calls_recorded=%d completed=%d recordings_missing=%d recordings_short=%d worst_shortfall_pct=%.2f bridged_minutes=%.2f recorded_minutes=%.2f\n",
-		len(calls), completed, missing, short, worst*100, bridged.Minutes(), recorded.Minutes())
-	if missing > 0 || short > 0 {
+	r := check(calls, uint32(*rate), *tolerance)
+	fmt.Println(r)
+	if r.missing > 0 || r.short > 0 {
 		os.Exit(1)
 	}
 }
