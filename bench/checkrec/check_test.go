@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"path/filepath"
 	"testing"
 	"time"
@@ -72,5 +73,54 @@ func TestReportLine(t *testing.T) {
 	want := "calls_recorded=3 completed=2 recordings_missing=1 recordings_short=0 worst_shortfall_pct=0.05 bridged_minutes=2.00 recorded_minutes=1.50"
 	if r.String() != want {
 		t.Errorf("report line\n%s\nwant\n%s", r.String(), want)
+	}
+}
+
+// toneRecording writes d of stereo 440 Hz at half of full scale, silent on
+// channel 1 for the span [from, to), and returns its path.
+func toneRecording(t *testing.T, rate uint32, d, from, to time.Duration) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "tone.wav")
+	w, err := wav.Create(path, rate, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := int(int64(rate) * int64(d) / int64(time.Second))
+	pcm := make([]int16, 2*frames)
+	for i := range frames {
+		v := int16(0.5 * math.MaxInt16 * math.Sin(2*math.Pi*440*float64(i)/float64(rate)))
+		at := time.Duration(i) * time.Second / time.Duration(rate)
+		pcm[2*i] = v
+		if at < from || at >= to {
+			pcm[2*i+1] = v
+		}
+	}
+	if err := w.Write(pcm); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestCheckAudioFindsGaps(t *testing.T) {
+	const d = 12 * time.Second
+	whole := toneRecording(t, 16000, d, 0, 0)
+	// A second lost in the middle of channel 1: 10 of the 100 windows
+	// between the edges.
+	gap := toneRecording(t, 16000, d, 5*time.Second, 6*time.Second)
+	// Silence in the edges is not counted.
+	late := toneRecording(t, 16000, d, 0, 900*time.Millisecond)
+	narrow := toneRecording(t, 8000, d, 0, 0)
+	r := checkAudio([]call{bridged(d, whole), bridged(d, gap), bridged(d, late), bridged(d, narrow)}, 16000)
+	if r.checked != 3 || r.withGaps != 1 {
+		t.Errorf("%+v, want 3 checked (not the 8 kHz one), 1 with gaps", r)
+	}
+	if math.Abs(r.worst-0.10) > 0.001 {
+		t.Errorf("worst gap share %.4f, want 0.10", r.worst)
+	}
+	if want := "tone_checked=3 recordings_with_gaps=1 worst_gap_pct=10.00"; r.String() != want {
+		t.Errorf("line %q, want %q", r.String(), want)
 	}
 }

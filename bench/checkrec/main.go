@@ -3,7 +3,9 @@
 // recording is complete: a stereo WAV at the expected sample rate (-rate:
 // 8000, or 16000 when both legs of every call are G.722) whose duration
 // matches the bridged time (answered_at to ended_at) within the given
-// tolerance.
+// tolerance. With -audio it also checks that both channels carry the
+// benchmark's tone throughout (no 100 ms window nearly silent, beyond 1 %
+// of them), which a recording padded with silence for lost packets fails.
 package main
 
 import (
@@ -26,6 +28,7 @@ type call struct {
 func main() {
 	tolerance := flag.Float64("tolerance", 0.01, "largest allowed shortfall of a recording, as a fraction of the bridged time")
 	rate := flag.Int("rate", 8000, "the sample rate every recording must have, in Hz (8000 or 16000)")
+	audio := flag.Bool("audio", false, "also check that both channels carry the benchmark's tone throughout, and print a second line")
 	flag.Parse()
 	if *rate != 8000 && *rate != 16000 {
 		fmt.Fprintln(os.Stderr, "checkrec: -rate must be 8000 or 16000")
@@ -38,7 +41,13 @@ func main() {
 	}
 	r := check(calls, uint32(*rate), *tolerance)
 	fmt.Println(r)
-	if r.missing > 0 || r.short > 0 {
+	failed := r.missing > 0 || r.short > 0
+	if *audio {
+		a := checkAudio(calls, uint32(*rate))
+		fmt.Println(a)
+		failed = failed || a.withGaps > 0
+	}
+	if failed {
 		os.Exit(1)
 	}
 }
