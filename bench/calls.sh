@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/calls.sh [--codec pcmu|g722] [--trunk-codec pcmu|g722] [--srtp] N [HOLD_SECONDS]
+# bench/calls.sh [--codec pcmu|g722] [--trunk-codec pcmu|g722] [--srtp] [--check-audio] N [HOLD_SECONDS]
 #   — N concurrent bridged, recorded calls.
 #
 # SIPp plays N strangers calling the service number (each sends a 440 Hz
@@ -15,9 +15,11 @@
 # transcoded. --srtp makes the strangers' media SRTP (RTP/SAVP, SDES
 # AES_CM_128_HMAC_SHA1_80) while the trunk stays plain RTP; SIPp 3.6 has no
 # SRTP, so the strangers are then bench/loadgen (the trunk is still SIPp).
+# --check-audio also checks that both channels of every recording carry the
+# tone throughout (checkrec -audio) and prints a second line for it.
 set -euo pipefail
-usage="usage: bench/calls.sh [--codec pcmu|g722] [--trunk-codec pcmu|g722] [--srtp] N [HOLD_SECONDS]"
-codec=pcmu trunk_codec=pcmu srtp=no
+usage="usage: bench/calls.sh [--codec pcmu|g722] [--trunk-codec pcmu|g722] [--srtp] [--check-audio] N [HOLD_SECONDS]"
+codec=pcmu trunk_codec=pcmu srtp=no audio=()
 args=()
 while (($#)); do
   case $1 in
@@ -26,6 +28,7 @@ while (($#)); do
     --trunk-codec) trunk_codec=${2:?$usage}; shift 2 ;;
     --trunk-codec=*) trunk_codec=${1#*=}; shift ;;
     --srtp) srtp=yes; shift ;;
+    --check-audio) audio=(-audio); shift ;;
     -h|--help) echo "$usage"; exit 0 ;;
     -*) echo "$usage" >&2; exit 2 ;;
     *) args+=("$1"); shift ;;
@@ -121,7 +124,7 @@ else
   ok=$(awk -F'|' '/Successful call/ {gsub(/ /,"",$3); print $3}' "$work/caller.out" | tail -1)
   failed=$(awk -F'|' '/Failed call/ {gsub(/ /,"",$3); print $3}' "$work/caller.out" | tail -1)
 fi
-check=$("$work/callrec" calls list --json --limit 1000 --config "$work/callrec.yaml" | (cd "$root" && go run ./bench/checkrec -rate $rec_rate)) || true
+check=$("$work/callrec" calls list --json --limit 1000 --config "$work/callrec.yaml" | (cd "$root" && go run ./bench/checkrec -rate $rec_rate "${audio[@]}")) || true
 cpu=$(echo "scale=2; ($t1 - $t0) / $hz" | bc)
 minutes=$(echo "$check" | sed -n 's/.*bridged_minutes=\([0-9.]*\).*/\1/p')
 per=$(echo "scale=3; $cpu / $minutes" | bc 2>/dev/null || echo "?")
