@@ -192,6 +192,7 @@ func fullConfig() *Config {
 			Register:       true,
 			RegisterExpiry: Duration(10 * time.Minute),
 			AllowedSources: []string{"198.51.100.0/24", "2001:db8::1"},
+			Keepalive:      Default().Trunk.Keepalive,
 		},
 		Database:   Database{URL: "postgres://u:p@db/callrec"},
 		Transcribe: Default().Transcribe,
@@ -334,8 +335,8 @@ func TestEnvNamesUnique(t *testing.T) {
 			t.Errorf("key %s collides with %s", key, EnvConfigFile)
 		}
 	}
-	if len(seen) != 72 {
-		t.Errorf("%d keys, want 72 (update this test and ExampleYAML when adding keys)", len(seen))
+	if len(seen) != 81 {
+		t.Errorf("%d keys, want 81 (update this test and ExampleYAML when adding keys)", len(seen))
 	}
 }
 
@@ -464,7 +465,39 @@ func TestValidate(t *testing.T) {
 		{"trunk address no port", func(c *Config) { c.Trunk.Address = "sip.example.net" }, "trunk.address"},
 		{"trunk address no host", func(c *Config) { c.Trunk.Address = ":5060" }, "trunk.address"},
 		{"trunk address name", func(c *Config) { c.Trunk.Address = "sip.example.net:5060" }, ""},
-		{"trunk transport", func(c *Config) { c.Trunk.Transport = "tls" }, "trunk.transport"},
+		{"trunk transport", func(c *Config) { c.Trunk.Transport = "sctp" }, "trunk.transport"},
+		{"trunk transport tls", func(c *Config) { c.Trunk.Transport = "tls" }, ""},
+		{"trunk keepalive off", func(c *Config) { c.Trunk.Keepalive = 0 }, ""},
+		{"trunk keepalive negative", func(c *Config) { c.Trunk.Keepalive = Duration(-time.Second) }, "trunk.keepalive"},
+		{"trunk keepalive too short", func(c *Config) { c.Trunk.Keepalive = Duration(time.Millisecond) }, "trunk.keepalive"},
+		{"trunk tls server name", func(c *Config) { c.Trunk.TLSServerName = "sip.example.net" }, ""},
+		{"trunk tls server name bad", func(c *Config) { c.Trunk.TLSServerName = "sip example" }, "trunk.tls_server_name"},
+		{"sip external ip", func(c *Config) { c.SIP.ExternalAddress = "203.0.113.7" }, ""},
+		{"sip external ip port", func(c *Config) { c.SIP.ExternalAddress = "203.0.113.7:5080" }, ""},
+		{"sip external ipv6", func(c *Config) { c.SIP.ExternalAddress = "2001:db8::7" }, ""},
+		{"sip external ipv6 port", func(c *Config) { c.SIP.ExternalAddress = "[2001:db8::7]:5080" }, ""},
+		{"sip external host", func(c *Config) { c.SIP.ExternalAddress = "pbx.example.net" }, ""},
+		{"sip external host port", func(c *Config) { c.SIP.ExternalAddress = "pbx.example.net:5080" }, ""},
+		{"sip external bad", func(c *Config) { c.SIP.ExternalAddress = "sip:pbx@example" }, "sip.external_address"},
+		{"sip external bad port", func(c *Config) { c.SIP.ExternalAddress = "pbx.example.net:99999" }, "sip.external_address"},
+		{"sip external unspecified", func(c *Config) { c.SIP.ExternalAddress = "0.0.0.0" }, "sip.external_address"},
+		{"sip external auto without stun", func(c *Config) { c.SIP.ExternalAddress = "auto" }, "media.stun_server"},
+		{"sip external auto", func(c *Config) {
+			c.SIP.ExternalAddress, c.Media.StunServer = "auto", "stun.example.net:3478"
+		}, ""},
+		{"media external ip", func(c *Config) { c.Media.ExternalAddress = "203.0.113.7" }, ""},
+		{"media external host", func(c *Config) { c.Media.ExternalAddress = "media.example.net" }, "media.external_address"},
+		{"media external unspecified", func(c *Config) { c.Media.ExternalAddress = "::" }, "media.external_address"},
+		{"media external auto without stun", func(c *Config) { c.Media.ExternalAddress = "auto" }, "media.stun_server"},
+		{"media stun bad", func(c *Config) { c.Media.StunServer = "stun.example.net" }, "media.stun_server"},
+		{"tls listen", func(c *Config) {
+			c.SIP.TLSListen, c.SIP.TLSCert, c.SIP.TLSKey = "0.0.0.0:5061", "cert.pem", "key.pem"
+		}, ""},
+		{"tls listen bad", func(c *Config) {
+			c.SIP.TLSListen, c.SIP.TLSCert, c.SIP.TLSKey = "5061", "cert.pem", "key.pem"
+		}, "sip.tls_listen"},
+		{"tls listen without cert", func(c *Config) { c.SIP.TLSListen, c.SIP.TLSKey = "0.0.0.0:5061", "key.pem" }, "sip.tls_cert"},
+		{"tls listen without key", func(c *Config) { c.SIP.TLSListen, c.SIP.TLSCert = "0.0.0.0:5061", "cert.pem" }, "sip.tls_key"},
 		{"trunk domain scheme", func(c *Config) { c.Trunk.Domain = "sip:example.net" }, "trunk.domain"},
 		{"trunk domain user", func(c *Config) { c.Trunk.Domain = "u@example.net" }, "trunk.domain"},
 		{"trunk username only", func(c *Config) { c.Trunk.Username = "alice" }, "trunk.username"},
