@@ -30,6 +30,8 @@ var allowed = map[string][]string{
 	"calls":      {"blob", "callflow", "store"},
 	"config":     {"callflow", "number"},
 	"storage":    {"display", "metrics"},
+	// STUN discovery of the public address of a socket.
+	"stunaddr": nil,
 	// The call's path: SIP and media know nothing above them.
 	"sip":     nil,
 	"media/":  {"media/"},
