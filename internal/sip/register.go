@@ -47,13 +47,11 @@ func (s *Server) Register(ctx context.Context, expiry time.Duration) (time.Durat
 	cid := sip.CallIDHeader(callID)
 	req.AppendHeader(&cid)
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: sip.REGISTER})
-	req.AppendHeader(sip.HeaderClone(&s.contact))
+	req.AppendHeader(sip.HeaderClone(s.contactFor(s.trunkTransport())))
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expiry.Seconds()))))
 	req.SetDestination(s.cfg.TrunkAddress)
 	s.resolveTrunk(ctx) // the answer comes from where the name points now
-	if s.cfg.TrunkTransport == "tcp" {
-		req.SetTransport("TCP")
-	}
+	req.SetTransport(s.trunkTransport())
 	client := s.clientFor(req.Transport())
 	res, err := client.Do(ctx, req)
 	if err != nil {
