@@ -758,3 +758,20 @@ func FuzzMinFreeRule(f *testing.F) {
 		}
 	})
 }
+
+func FuzzCheckExternalHost(f *testing.F) {
+	for _, s := range []string{"203.0.113.7", "203.0.113.7:5060", "[2001:db8::1]:5061", "pbx.example.net", "pbx.example.net:99999", "a..b", "-a.b", "sip:x@y", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if checkExternalHost(s) != nil {
+			return
+		}
+		c := Default()
+		c.ServiceNumber, c.OwnerNumber, c.Trunk.Address = "+15550100000", "+15550100001", "192.0.2.10:5060"
+		c.SIP.ExternalAddress = s
+		if err := c.Validate(); err != nil && strings.Contains(err.Error(), "sip.external_address") {
+			t.Fatalf("checkExternalHost accepted %q but Validate refused it: %v", s, err)
+		}
+	})
+}

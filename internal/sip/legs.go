@@ -211,8 +211,8 @@ func (l *InboundLeg) Hangup(ctx context.Context, code int) error {
 	cont := l.req.Contact()
 	bye := sip.NewRequest(sip.BYE, cont.Address)
 	bye.SetTransport(l.req.Transport())
-	if behindNAT(cont.Address, l.req.Source()) {
-		bye.SetDestination(l.req.Source()) // nat.go
+	if dest := l.s.inDialogDestination(cont.Address, l.req.Source(), l.req.Transport()); dest != "" {
+		bye.SetDestination(dest) // nat.go
 	}
 	if code >= 300 {
 		bye.AppendHeader(reasonHeader(code))

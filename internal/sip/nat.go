@@ -32,6 +32,8 @@ import (
 // the address the peer's NAT mapped (inbound calls: the BYE goes to the
 // INVITE's source; outbound calls: ACK, BYE and the rest go to the
 // answer's source). A host name in Contact is always used as it is.
+// Over TCP and TLS, requests in an inbound dialog go over the connection
+// the caller opened while it is open, whatever its Contact says.
 
 // parseAdvertised splits an external address, host or IP with an optional
 // port, into host and port (0 when it has none).
@@ -124,6 +126,27 @@ func (s *Server) DiscoverExternal(ctx context.Context, discover func(context.Con
 		return netip.AddrPort{}, err
 	}
 	return found, nil
+}
+
+// inDialogDestination is where a request in an inbound dialog goes instead
+// of the caller's Contact, or "" for the Contact itself: over TCP or TLS
+// the connection the caller opened, while it is open (a caller rarely
+// listens where its Contact says, and callrec dials TLS only to the
+// trunk); over UDP the request's source when the Contact is behind NAT.
+func (s *Server) inDialogDestination(contact sip.Uri, source, transport string) string {
+	network := sip.NetworkToLower(transport)
+	if network == "tcp" || network == "tls" {
+		c, err := s.ua.TransportLayer().GetConnection(network, source)
+		if err != nil || c == nil {
+			return ""
+		}
+		_, _ = c.TryClose() // GetConnection took a reference
+		return source
+	}
+	if behindNAT(contact, source) {
+		return source
+	}
+	return ""
 }
 
 // behindNAT reports whether a peer's Contact is an address that cannot be

@@ -202,3 +202,43 @@ func TestSeenAt(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseAdvertised(f *testing.F) {
+	for _, s := range []string{"203.0.113.7", "203.0.113.7:5060", "[2001:db8::1]:5061", "2001:db8::1", "pbx.example.net", "pbx.example.net:0", "host:x", ":", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		host, port, err := parseAdvertised(s)
+		if err != nil {
+			return
+		}
+		if port < 0 || port > 65535 {
+			t.Fatalf("parseAdvertised(%q) port %d", s, port)
+		}
+		if port > 0 {
+			// What came with a port goes back together the same way.
+			h2, p2, err := parseAdvertised(net.JoinHostPort(host, strconv.Itoa(port)))
+			if err != nil || h2 != host || p2 != port {
+				t.Fatalf("parseAdvertised(%q) = %q, %d; rejoined: %q, %d, %v", s, host, port, h2, p2, err)
+			}
+		}
+	})
+}
+
+func FuzzSeenAt(f *testing.F) {
+	f.Add("SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK1;rport=40001;received=203.0.113.9")
+	f.Add("SIP/2.0/TLS [2001:db8::5];branch=z9hG4bK1;received=2001:db8::9")
+	f.Add("SIP/2.0/UDP host;rport")
+	f.Fuzz(func(t *testing.T, via string) {
+		msg := "SIP/2.0 200 OK\r\nVia: " + via + "\r\nContent-Length: 0\r\n\r\n"
+		m, err := sip.ParseMessage([]byte(msg))
+		if err != nil {
+			return
+		}
+		res, ok := m.(*sip.Response)
+		if !ok {
+			return
+		}
+		_ = seenAt(res) // must not panic on whatever a trunk sends
+	})
+}
