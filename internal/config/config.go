@@ -379,8 +379,10 @@ type Trunk struct {
 	// empty means the trunk's own IP; see Config.AllowedSources.
 	AllowedSources []string `yaml:"allowed_sources"`
 	// Keepalive is how often the trunk is sent a keep-alive so that a NAT
-	// binding towards it stays open: a CRLF ping on TCP and TLS
-	// connections, OPTIONS over UDP; zero turns keep-alives off.
+	// binding towards it stays open: a CRLF ping on the TCP and TLS
+	// connections open to it, and over UDP an OPTIONS while callrec is
+	// registered or sip.external_address is set; zero turns keep-alives
+	// off.
 	Keepalive Duration `yaml:"keepalive"`
 	// TLSCA is a PEM bundle of certificate authorities trusted for the
 	// trunk's TLS certificate besides the system roots (a private CA);

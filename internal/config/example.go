@@ -133,7 +133,8 @@ trunk:
   # it is an IP literal. "0.0.0.0/0" and "::/0" allow everyone.
   allowed_sources: []
   # How often the trunk gets a keep-alive so a NAT binding towards it stays
-  # open: a CRLF ping on TCP and TLS, OPTIONS over UDP. "0s" turns them off.
+  # open: a CRLF ping on TCP and TLS connections, and over UDP an OPTIONS while
+  # registered or when sip.external_address is set. "0s" turns them off.
   keepalive: "30s"
   # PEM bundle of CAs trusted for the trunk's TLS certificate besides the
   # system roots (a private CA); "" means the system roots only.

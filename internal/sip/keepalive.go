@@ -15,8 +15,8 @@ const crlfPing = "\r\n\r\n"
 
 // keepalive keeps the NAT binding towards the trunk open until ctx ends:
 // every interval, a CRLF ping on each TCP or TLS connection open to the
-// trunk, or an OPTIONS over UDP from the listening socket. An interval of
-// zero sends nothing. The OPTIONS' outcome is logged when it changes (the
+// trunk, or an OPTIONS over UDP from the listening socket while
+// needsUDPKeepalive. An interval of zero sends nothing. The OPTIONS' outcome is logged when it changes (the
 // trunk stops or starts answering), not every time. This goroutine owns
 // that state.
 func (s *Server) keepalive(ctx context.Context, interval time.Duration) {
@@ -38,6 +38,9 @@ func (s *Server) keepalive(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 		if s.trunkTransport() == "UDP" {
+			if !s.needsUDPKeepalive() {
+				continue
+			}
 			octx, cancel := context.WithTimeout(ctx, min(interval, 32*time.Second))
 			res, err := s.optionsToTrunk(octx)
 			cancel()
@@ -49,6 +52,16 @@ func (s *Server) keepalive(ctx context.Context, interval time.Duration) {
 		}
 		s.pingTrunkConnections()
 	}
+}
+
+// needsUDPKeepalive reports whether OPTIONS keep-alives are worth
+// sending: callrec is registered with the trunk (the trunk sends calls to
+// the registered Contact, through the NAT binding the registration made)
+// or it has an external address (it is behind NAT). A trunk that reaches
+// callrec at an address it was given, without a NAT in between, needs
+// none.
+func (s *Server) needsUDPKeepalive() bool {
+	return s.registered.Load() || s.cfg.ExternalAddress != ""
 }
 
 // keepaliveState is the last outcome of the OPTIONS keep-alive.

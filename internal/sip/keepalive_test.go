@@ -41,6 +41,9 @@ func newOptionsTrunk(t *testing.T) *optionsTrunk {
 	}
 	tr := &optionsTrunk{addr: pc.LocalAddr().String(), options: make(chan *sip.Request, 256)}
 	tr.answering.Store(true)
+	srv.OnRegister(func(req *sip.Request, tx sip.ServerTransaction) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
 	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
 		tr.options <- req
 		if tr.answering.Load() {
@@ -59,6 +62,7 @@ func TestKeepaliveOptionsOverUDP(t *testing.T) {
 	logs := newRecordHandler()
 	ts := startServer(t, func(c *Config) {
 		c.TrunkAddress, c.TrunkTransport, c.Keepalive = trunk.addr, "udp", 20*time.Millisecond
+		c.ExternalAddress = "127.0.0.1" // behind NAT, as far as callrec knows
 		c.Logger = slog.New(logs)
 	})
 	for range 3 {
@@ -112,10 +116,41 @@ func waitLog(t *testing.T, h *recordHandler, msg string, n int) {
 	}
 }
 
+// TestKeepaliveOptionsOnceRegistered: without an external address,
+// OPTIONS keep-alives start with the registration and stop with the
+// un-registration.
+func TestKeepaliveOptionsOnceRegistered(t *testing.T) {
+	trunk := newOptionsTrunk(t)
+	ts := startServer(t, func(c *Config) { c.TrunkAddress, c.TrunkTransport, c.Keepalive = trunk.addr, "udp", 20*time.Millisecond })
+	// A window of several intervals in which none may come (not a
+	// measure of speed).
+	time.Sleep(100 * time.Millisecond)
+	if n := len(trunk.options); n != 0 {
+		t.Fatalf("%d keep-alive OPTIONS before registering, with no external address", n)
+	}
+	register(t, ts)
+	for range 2 {
+		recv(t, trunk.options, "keep-alive OPTIONS once registered")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	if _, err := ts.Register(ctx, 0); err != nil {
+		t.Fatalf("un-register: %v", err)
+	}
+	time.Sleep(50 * time.Millisecond) // a keep-alive already under way may still arrive
+	drain(trunk.options)
+	time.Sleep(100 * time.Millisecond)
+	if n := len(trunk.options); n != 0 {
+		t.Errorf("%d keep-alive OPTIONS after un-registering", n)
+	}
+}
+
 // TestKeepaliveOff: an interval of zero sends nothing.
 func TestKeepaliveOff(t *testing.T) {
 	trunk := newOptionsTrunk(t)
-	ts := startServer(t, func(c *Config) { c.TrunkAddress, c.TrunkTransport, c.Keepalive = trunk.addr, "udp", 0 })
+	ts := startServer(t, func(c *Config) {
+		c.TrunkAddress, c.TrunkTransport, c.Keepalive, c.ExternalAddress = trunk.addr, "udp", 0, "127.0.0.1"
+	})
 	// A check answered shows the trunk works; only that one OPTIONS came.
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()

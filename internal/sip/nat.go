@@ -125,6 +125,7 @@ func (s *Server) DiscoverExternal(ctx context.Context, discover func(context.Con
 	if err := s.setAdvertised(found.Addr().String(), int(found.Port()), s.libLog); err != nil {
 		return netip.AddrPort{}, err
 	}
+	s.cfg.ExternalAddress = found.String() // before Serve: nothing else reads it yet
 	return found, nil
 }
 

@@ -70,6 +70,7 @@ func (s *Server) Register(ctx context.Context, expiry time.Duration) (time.Durat
 	if !res.IsSuccess() {
 		return 0, fmt.Errorf("register: trunk answered %d %s", res.StatusCode, res.Reason)
 	}
+	s.registered.Store(expiry > 0) // an Expires: 0 that succeeded ends it
 	granted := expiry
 	if h := res.GetHeader("Expires"); h != nil {
 		if n, err := strconv.Atoi(h.Value()); err == nil && n > 0 {

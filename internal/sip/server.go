@@ -48,6 +48,8 @@ type Config struct {
 	TrunkTLSCAFile, TrunkTLSServerName string
 	// Keepalive is how often the trunk gets a keep-alive (a CRLF ping on
 	// TCP and TLS connections to it, OPTIONS over UDP); zero sends none.
+	// OPTIONS go only while callrec is registered with the trunk or has an
+	// external address (it is behind NAT): see keepalive.go.
 	Keepalive time.Duration
 	// TrunkDomain is the host part of Request-URI and From of outbound calls.
 	TrunkDomain string
@@ -197,6 +199,9 @@ type Server struct {
 	certs  *certHolder
 	// trunkCert is the trunk's certificate seen last over TLS.
 	trunkCert atomic.Pointer[x509.Certificate]
+	// registered is set while a registration with the trunk stands (the
+	// last REGISTER that succeeded asked for a lifetime).
+	registered atomic.Bool
 }
 
 // NewServer builds the SIP stack and binds its sockets (so a busy port is
