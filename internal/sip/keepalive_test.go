@@ -121,7 +121,9 @@ func waitLog(t *testing.T, h *recordHandler, msg string, n int) {
 // un-registration.
 func TestKeepaliveOptionsOnceRegistered(t *testing.T) {
 	trunk := newOptionsTrunk(t)
-	ts := startServer(t, func(c *Config) { c.TrunkAddress, c.TrunkTransport, c.Keepalive = trunk.addr, "udp", 20*time.Millisecond })
+	ts := startServer(t, func(c *Config) {
+		c.TrunkAddress, c.TrunkTransport, c.Keepalive = trunk.addr, "udp", 20*time.Millisecond
+	})
 	// A window of several intervals in which none may come (not a
 	// measure of speed).
 	time.Sleep(100 * time.Millisecond)
