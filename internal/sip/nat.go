@@ -82,7 +82,7 @@ func (s *Server) setAdvertised(host string, port int, libLog *slog.Logger) error
 	if err != nil {
 		return fmt.Errorf("sip: client: %w", err)
 	}
-	tlsPort := s.tlsAdvertisedPort(port)
+	tlsPort := s.tlsAdvertisedPort()
 	tlsClient, err := sipgo.NewClient(s.ua, sipgo.WithClientLogger(libLog), sipgo.WithClientHostname(host), sipgo.WithClientPort(tlsPort), sipgo.WithClientNAT())
 	if err != nil {
 		return fmt.Errorf("sip: client: %w", err)

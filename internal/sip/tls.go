@@ -105,7 +105,7 @@ func (s *Server) listenTLS() error {
 // tlsAdvertisedPort is the port Via and Contact carry over TLS: the TLS
 // listener's (its bound port, so ":0" works), else 0 (sipgo then writes
 // the connection's local port in Via, and Contact has none).
-func (s *Server) tlsAdvertisedPort(int) int {
+func (s *Server) tlsAdvertisedPort() int {
 	if s.tlsTCP == nil {
 		return 0
 	}
