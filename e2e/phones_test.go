@@ -116,11 +116,9 @@ func phoneOpts(o baresipOpts, tr phoneTransport, certs phoneCerts) baresipOpts {
 // phoneCallrec starts callrec with its trunk at the phone behind it, over
 // tr, and returns it with the address phones call it at.
 //
-// Over TLS it also sets the keys of callrec's SIP over TLS and SRTP,
-// which are not merged yet: the names here (sip.tls_listen,
-// sip.tls_cert_file, sip.tls_key_file, sip.srtp, trunk.transport tls,
-// trunk.tls_ca_file) are a guess to be made to match them, the one place
-// to do so.
+// Over TLS it also sets callrec's SIP over TLS (sip.tls_listen,
+// sip.tls_cert, sip.tls_key; trunk.transport tls verified with
+// trunk.tls_ca) and, for mandatory SRTP, media.srtp: required.
 func phoneCallrec(t *testing.T, cfg config, tr phoneTransport, certs phoneCerts, behindTrunk *baresip) (*callrec, string) {
 	t.Helper()
 	cfg.TrunkPort = behindTrunk.SIPPort()
@@ -132,12 +130,12 @@ func phoneCallrec(t *testing.T, cfg config, tr phoneTransport, certs phoneCerts,
 	tlsAddr := fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1, true))
 	env = append(env,
 		"CALLREC_SIP_TLS_LISTEN="+tlsAddr,
-		"CALLREC_SIP_TLS_CERT_FILE="+certs.Cert,
-		"CALLREC_SIP_TLS_KEY_FILE="+certs.Key,
-		"CALLREC_TRUNK_TLS_CA_FILE="+certs.Cert,
+		"CALLREC_SIP_TLS_CERT="+certs.Cert,
+		"CALLREC_SIP_TLS_KEY="+certs.Key,
+		"CALLREC_TRUNK_TLS_CA="+certs.Cert,
 	)
 	if tr.MediaEnc == "srtp-mand" {
-		env = append(env, "CALLREC_SIP_SRTP=required")
+		env = append(env, "CALLREC_MEDIA_SRTP=required")
 	}
 	return startCallrec(t, cfg, env...), tlsAddr
 }

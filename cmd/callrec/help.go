@@ -101,7 +101,7 @@ func writeCommandList(w io.Writer, cmd *cobra.Command) {
 // commands first, then those one runs once. Names it does not know come
 // last, in cobra's (alphabetical) order.
 func inListOrder(cmds []*cobra.Command) []*cobra.Command {
-	listOrder := []string{"serve", "calls", "list", "show", "process", "report", "passwd", "config", "example", "check", "version", "completion", "bash", "zsh", "fish", "powershell", "help"}
+	listOrder := []string{"serve", "calls", "list", "show", "process", "report", "passwd", "config", "example", "check", "trunk", "version", "completion", "bash", "zsh", "fish", "powershell", "help"}
 	rank := func(c *cobra.Command) int {
 		if i := slices.Index(listOrder, c.Name()); i >= 0 {
 			return i

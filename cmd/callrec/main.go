@@ -135,6 +135,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		newReportCmd(),
 		newPasswdCmd(),
 		newConfigCmd(),
+		newTrunkCmd(),
 		newVersionCmd(),
 	)
 	root.SetHelpCommand(newHelpCmd())

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"os"
 	"os/signal"
 	"syscall"
 
@@ -19,7 +20,10 @@ func newServeCmd() *cobra.Command {
 		Short: "answer calls and record them",
 		Long: `Answers calls from the SIP trunk, runs the recording flow and stores call
 records and recordings under data_dir. SIGTERM or SIGINT stops taking calls
-(503), lets calls finish for shutdown_grace and finalises every recording.`,
+(503), lets calls finish for shutdown_grace and finalises every recording.
+SIGHUP re-reads the SIP TLS certificate and key (sip.tls_cert, sip.tls_key):
+new connections get the new certificate; a file that does not load keeps the
+old one, and the log says why.`,
 		Example: `  callrec serve --config callrec.yaml
   CALLREC_CONFIG=callrec.yaml callrec serve
   CALLREC_SIP_LISTEN=0.0.0.0:5070 callrec serve --config callrec.yaml`,
@@ -44,5 +48,29 @@ func cmdServe(ctx context.Context, cfgPath string, stdout, stderr io.Writer) err
 	log := newLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	return app.Serve(ctx, cfg, log, stdout)
+	return app.Serve(ctx, cfg, log, stdout, reloadOnHangup(ctx))
+}
+
+// reloadOnHangup turns each SIGHUP into a value on the returned channel
+// until ctx ends. A SIGHUP that arrives while one is still waiting to be
+// handled is merged with it.
+func reloadOnHangup(ctx context.Context) <-chan struct{} {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGHUP)
+	reload := make(chan struct{}, 1)
+	go func() {
+		defer signal.Stop(sigs)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-sigs:
+				select {
+				case reload <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	return reload
 }

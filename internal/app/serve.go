@@ -23,6 +23,7 @@ import (
 	"github.com/callrec/callrec/internal/blob"
 	"github.com/callrec/callrec/internal/callflow"
 	"github.com/callrec/callrec/internal/config"
+	"github.com/callrec/callrec/internal/media/codec"
 	"github.com/callrec/callrec/internal/media/stream"
 	"github.com/callrec/callrec/internal/metrics"
 	"github.com/callrec/callrec/internal/notify"
@@ -35,6 +36,7 @@ import (
 	"github.com/callrec/callrec/internal/sip"
 	"github.com/callrec/callrec/internal/storage"
 	"github.com/callrec/callrec/internal/store"
+	"github.com/callrec/callrec/internal/stunaddr"
 	"github.com/callrec/callrec/internal/transcribe"
 	"github.com/callrec/callrec/internal/web"
 )
@@ -64,8 +66,9 @@ func OpenStores(ctx context.Context, cfg *config.Config) (*store.Store, blob.Sto
 // within cfg.ShutdownGrace, every recording is finalised, and running
 // stages may finish within the same grace. What the person who started it
 // must act on (the set-up link of a first start) goes to the log and to
-// term.
-func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, term io.Writer) error {
+// term. Each value received on reload re-reads the SIP TLS certificate
+// (SIGHUP); reload may be nil.
+func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, term io.Writer, reload <-chan struct{}) error {
 	// sipgo keeps its UDP size limit in a package variable; large INVITEs
 	// would otherwise fail to send.
 	sipgosip.UDPMTUSize = cfg.SIP.UDPMTU
@@ -107,10 +110,6 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, term io.Wr
 	if err != nil {
 		return fmt.Errorf("sip.rtp_ports: %w", err)
 	}
-	sources, err := cfg.AllowedSources()
-	if err != nil {
-		return fmt.Errorf("trunk.allowed_sources: %w", err)
-	}
 	secret, err := signed.LoadOrCreateSecret(cfg.LinkSecretFile())
 	if err != nil {
 		return fmt.Errorf("web.secret_file: %w", err)
@@ -151,27 +150,18 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, term io.Wr
 		return err
 	}
 
-	// Sockets are bound from here on: every error path closes them.
-	sipSrv, err := sip.NewServer(sip.Config{
-		Listen:         cfg.SIP.Listen,
-		UserAgent:      cfg.SIP.UserAgent,
-		TrunkAddress:   cfg.Trunk.Address,
-		TrunkTransport: cfg.Trunk.Transport,
-		TrunkDomain:    cfg.Trunk.DomainName(),
-		Username:       cfg.Trunk.Username,
-		Password:       cfg.Trunk.Password,
-		AllowedSources: sources,
+	sdpAddr, err := mediaExternal(ctx, cfg, mediaAddr, log)
+	if err != nil {
+		return err
+	}
 
-		RejectUntrusted:        sip.UntrustedPolicy(cfg.SIP.RejectUntrusted),
-		TCPMaxConnections:      cfg.SIP.TCPMaxConnections,
-		TCPMaxPerSource:        cfg.SIP.TCPMaxPerSource,
-		TCPFirstMessageTimeout: cfg.SIP.TCPFirstMessageTimeout.D(),
-		TCPIdleTimeout:         cfg.SIP.TCPIdleTimeout.D(),
-		FileLimit:              files,
-		RejectLogInterval:      cfg.SIP.RejectLogInterval.D(),
-		Metrics:                mets,
-		Logger:                 log,
-	})
+	// Sockets are bound from here on: every error path closes them.
+	sipCfg, err := SIPConfig(cfg, log)
+	if err != nil {
+		return err
+	}
+	sipCfg.FileLimit, sipCfg.Metrics = files, mets
+	sipSrv, err := sip.NewServer(sipCfg)
 	if err != nil {
 		return err
 	}
@@ -181,8 +171,20 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, term io.Wr
 			sipSrv.Close()
 		}
 	}()
+	if err := DiscoverSIPExternal(ctx, cfg, sipSrv, log); err != nil {
+		return err
+	}
+	codecs, err := mediaCodecs(cfg.Media.Codecs)
+	if err != nil {
+		return err
+	}
+	mediaTimeout := cfg.Media.Timeout.D()
+	if mediaTimeout == 0 {
+		mediaTimeout = -1 // "0s": off
+	}
+	mediaClock := stream.NewClock()
 	engine, err := runtime.New(runtime.Config{
-		MediaAddress:       mediaAddr,
+		MediaAddress:       sdpAddr,
 		Ports:              ports,
 		Handler:            flow,
 		Dialer:             runtime.SIPDialer(sipSrv),
@@ -198,6 +200,10 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, term io.Wr
 		Metrics:            mets,
 		Storage:            disk,
 		RejectWhenFull:     cfg.Storage.WhenFull == config.StorageReject,
+		Codecs:             codecs,
+		SRTP:               cfg.Media.SRTP,
+		MediaTimeout:       mediaTimeout,
+		Clock:              mediaClock,
 	})
 	if err != nil {
 		return err
@@ -249,8 +255,21 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, term io.Wr
 	defer stopSIP()
 	g.Go(func() error { return sipSrv.Serve(sipCtx, engine) })
 	g.Go(func() error { disk.Run(sipCtx); return nil })
+	g.Go(func() error { mediaClock.Run(sipCtx); return nil }) // until every call has ended
 	if cfg.Trunk.Register {
 		g.Go(func() error { sipSrv.RegisterLoop(sipCtx, cfg.Trunk.RegisterExpiry.D()); return nil })
+	}
+	if reload != nil {
+		g.Go(func() error {
+			for {
+				select {
+				case <-gctx.Done():
+					return nil
+				case <-reload:
+					_ = sipSrv.ReloadTLS() // logs what it loaded, or why it kept the old certificate
+				}
+			}
+		})
 	}
 	if httpSrv != nil {
 		g.Go(func() error {
@@ -260,7 +279,8 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, term io.Wr
 			return nil
 		})
 	}
-	log.Info("callrec serving", "sip", cfg.SIP.Listen, "web", cfg.Web.Listen, "media_address", cfg.SIP.MediaAddress,
+	log.Info("callrec serving", "sip", cfg.SIP.Listen, "sip_advertised", sipSrv.Advertised(), "sip_tls", sipSrv.TLSAddr(),
+		"web", cfg.Web.Listen, "media_address", cfg.SIP.MediaAddress, "sdp_address", sdpAddr,
 		"rtp_ports", cfg.SIP.RTPPorts, "trunk", cfg.Trunk.Address, "data_dir", cfg.DataDir)
 	g.Go(func() error {
 		<-gctx.Done()
@@ -283,6 +303,100 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, term io.Wr
 	err = g.Wait()
 	log.Info("callrec stopped")
 	return err
+}
+
+// SIPConfig is the SIP stack's configuration from cfg (without the file
+// limit and metrics, which belong to a serving process). sip.external_address
+// "auto" is left out: the caller discovers it (DiscoverSIPExternal).
+func SIPConfig(cfg *config.Config, log *slog.Logger) (sip.Config, error) {
+	sources, err := cfg.AllowedSources()
+	if err != nil {
+		return sip.Config{}, fmt.Errorf("trunk.allowed_sources: %w", err)
+	}
+	external := cfg.SIP.ExternalAddress
+	if external == config.ExternalAuto {
+		external = ""
+	}
+	return sip.Config{
+		Listen:             cfg.SIP.Listen,
+		UserAgent:          cfg.SIP.UserAgent,
+		TrunkAddress:       cfg.Trunk.Address,
+		TrunkTransport:     cfg.Trunk.Transport,
+		TrunkDomain:        cfg.Trunk.DomainName(),
+		Username:           cfg.Trunk.Username,
+		Password:           cfg.Trunk.Password,
+		AllowedSources:     sources,
+		ExternalAddress:    external,
+		TLSListen:          cfg.SIP.TLSListen,
+		TLSCertFile:        cfg.SIP.TLSCert,
+		TLSKeyFile:         cfg.SIP.TLSKey,
+		TrunkTLSCAFile:     cfg.Trunk.TLSCA,
+		TrunkTLSServerName: cfg.Trunk.TLSServerName,
+		Keepalive:          cfg.Trunk.Keepalive.D(),
+		SessionExpires:     cfg.SIP.SessionExpires.D(),
+		MinSE:              cfg.SIP.MinSE.D(),
+
+		RejectUntrusted:        sip.UntrustedPolicy(cfg.SIP.RejectUntrusted),
+		TCPMaxConnections:      cfg.SIP.TCPMaxConnections,
+		TCPMaxPerSource:        cfg.SIP.TCPMaxPerSource,
+		TCPFirstMessageTimeout: cfg.SIP.TCPFirstMessageTimeout.D(),
+		TCPIdleTimeout:         cfg.SIP.TCPIdleTimeout.D(),
+		RejectLogInterval:      cfg.SIP.RejectLogInterval.D(),
+		Logger:                 log,
+	}, nil
+}
+
+// stunTimeout bounds the discovery of an external address at start.
+const stunTimeout = 10 * time.Second
+
+// DiscoverSIPExternal asks media.stun_server, from the SIP server's UDP
+// socket, for the address it is seen at, when sip.external_address is
+// "auto", and advertises it. Failure is an error naming the key.
+func DiscoverSIPExternal(ctx context.Context, cfg *config.Config, srv *sip.Server, log *slog.Logger) error {
+	if cfg.SIP.ExternalAddress != config.ExternalAuto {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, stunTimeout)
+	defer cancel()
+	found, err := srv.DiscoverExternal(ctx, func(ctx context.Context, pc net.PacketConn) (netip.AddrPort, error) {
+		return stunaddr.Discover(ctx, pc, cfg.Media.StunServer)
+	})
+	if err != nil {
+		return fmt.Errorf("sip.external_address auto: asking media.stun_server %s: %w", cfg.Media.StunServer, err)
+	}
+	log.Info("SIP external address discovered with STUN", "stun_server", cfg.Media.StunServer, "listen", cfg.SIP.Listen, "external", found)
+	return nil
+}
+
+// mediaExternal is the address written in SDP: media.external_address
+// when it is an IP, the address media.stun_server sees a UDP socket on
+// sip.media_address come from when it is "auto", else sip.media_address.
+func mediaExternal(ctx context.Context, cfg *config.Config, mediaAddr netip.Addr, log *slog.Logger) (netip.Addr, error) {
+	switch ext := cfg.Media.ExternalAddress; ext {
+	case "":
+		return mediaAddr, nil
+	case config.ExternalAuto:
+		pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(mediaAddr, 0)))
+		if err != nil {
+			return netip.Addr{}, fmt.Errorf("media.external_address auto: socket on sip.media_address: %w", err)
+		}
+		defer pc.Close()
+		ctx, cancel := context.WithTimeout(ctx, stunTimeout)
+		defer cancel()
+		found, err := stunaddr.Discover(ctx, pc, cfg.Media.StunServer)
+		if err != nil {
+			return netip.Addr{}, fmt.Errorf("media.external_address auto: asking media.stun_server %s: %w", cfg.Media.StunServer, err)
+		}
+		log.Info("media external address discovered with STUN", "stun_server", cfg.Media.StunServer,
+			"media_address", mediaAddr, "external", found.Addr())
+		return found.Addr(), nil
+	default:
+		a, err := netip.ParseAddr(ext)
+		if err != nil {
+			return netip.Addr{}, fmt.Errorf("media.external_address: %w", err)
+		}
+		return a, nil
+	}
 }
 
 // newFlow makes the call flow from the numbers and limits of cfg.
@@ -365,4 +479,17 @@ func storageAlert(n notify.Alerter, log *slog.Logger) func(reason string) {
 			log.Warn("the owner could not be told the disk is low", "err", err)
 		}
 	}
+}
+
+// mediaCodecs reads media.codecs.
+func mediaCodecs(names []string) ([]codec.Codec, error) {
+	out := make([]codec.Codec, 0, len(names))
+	for _, n := range names {
+		c, ok := codec.ByName(n)
+		if !ok {
+			return nil, fmt.Errorf("media.codecs: %q is not a codec callrec speaks", n)
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }

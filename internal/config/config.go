@@ -57,6 +57,8 @@ type Config struct {
 	Log Log `yaml:"log"`
 	// SIP configures the local SIP and RTP endpoints.
 	SIP SIP `yaml:"sip"`
+	// Media configures the address RTP is advertised at from outside.
+	Media Media `yaml:"media"`
 	// Trunk configures the SIP trunk (provider or PBX).
 	Trunk Trunk `yaml:"trunk"`
 	// Database configures where call records are kept.
@@ -322,7 +324,58 @@ type SIP struct {
 	// MinSE is the shortest session interval callrec accepts (at least
 	// 90s); an INVITE asking for less is answered 422.
 	MinSE Duration `yaml:"min_se"`
+	// ExternalAddress is the host[:port] written in Via sent-by, Contact
+	// and the registered Contact instead of Listen's, for a server behind
+	// NAT or on a cloud VM whose public IP is not on an interface; "auto"
+	// discovers it with STUN (media.stun_server) at start; empty means
+	// Listen's address.
+	ExternalAddress string `yaml:"external_address"`
+	// TLSListen is the host:port SIP over TLS listens on; empty means no
+	// TLS listener.
+	TLSListen string `yaml:"tls_listen"`
+	// TLSCert and TLSKey are the PEM files of the TLS listener's
+	// certificate (chain) and private key, re-read on SIGHUP.
+	TLSCert string `yaml:"tls_cert"`
+	// TLSKey is the PEM file of TLSCert's private key.
+	TLSKey string `yaml:"tls_key"`
 }
+
+// ExternalAuto is the value of sip.external_address and
+// media.external_address that discovers the public address with STUN.
+const ExternalAuto = "auto"
+
+// Media configures how RTP is reached from outside.
+type Media struct {
+	// ExternalAddress is the IP written in SDP instead of
+	// sip.media_address (RTP still binds sip.media_address), or "auto" to
+	// discover it with STUN from the media socket at start; empty means
+	// sip.media_address.
+	ExternalAddress string `yaml:"external_address"`
+	// StunServer is the STUN server's host:port, required when either
+	// external address is "auto". It has no default: a self-hosted system
+	// should not contact a third party unless its owner asks it to.
+	StunServer string `yaml:"stun_server"`
+	// Timeout ends a call whose leg sends no RTP for this long while it
+	// should (not on hold): a phone that lost its network, a NAT that
+	// dropped the binding. "0s" turns it off.
+	Timeout Duration `yaml:"timeout"`
+	// SRTP is what each leg's media may or must be: "off" (plain RTP
+	// only), "optional" (an encrypted offer is answered encrypted; our own
+	// offers are plain) or "required" (SRTP with SDES keys only; plain
+	// offers get 488 and our offers are RTP/SAVP).
+	SRTP string `yaml:"srtp"`
+	// Codecs are the audio codecs spoken, in preference order: G722,
+	// PCMU, PCMA. Our offers list them in this order; answers take the
+	// offerer's first one that is listed.
+	Codecs []string `yaml:"codecs"`
+}
+
+// Values of Media.SRTP.
+const (
+	SRTPOff      = "off"
+	SRTPOptional = "optional"
+	SRTPRequired = "required"
+)
 
 // Values of SIP.RejectUntrusted.
 const (
@@ -334,7 +387,7 @@ const (
 type Trunk struct {
 	// Address is the trunk's host:port.
 	Address string `yaml:"address"`
-	// Transport is udp or tcp.
+	// Transport is udp, tcp or tls.
 	Transport string `yaml:"transport"`
 	// Domain is the host used in Request-URIs and From headers; empty means
 	// the host of Address (see DomainName).
@@ -351,6 +404,19 @@ type Trunk struct {
 	// AllowedSources lists the IPs or CIDRs that may send SIP requests;
 	// empty means the trunk's own IP; see Config.AllowedSources.
 	AllowedSources []string `yaml:"allowed_sources"`
+	// Keepalive is how often the trunk is sent a keep-alive so that a NAT
+	// binding towards it stays open: a CRLF ping on the TCP and TLS
+	// connections open to it, and over UDP an OPTIONS while callrec is
+	// registered or sip.external_address is set; zero turns keep-alives
+	// off.
+	Keepalive Duration `yaml:"keepalive"`
+	// TLSCA is a PEM bundle of certificate authorities trusted for the
+	// trunk's TLS certificate besides the system roots (a private CA);
+	// empty means the system roots only.
+	TLSCA string `yaml:"tls_ca"`
+	// TLSServerName is the name the trunk's TLS certificate must carry;
+	// empty means the host of Address.
+	TLSServerName string `yaml:"tls_server_name"`
 }
 
 // Database configures where call records are kept.
@@ -397,9 +463,11 @@ func Default() *Config {
 			SessionExpires:         Duration(30 * time.Minute),
 			MinSE:                  Duration(90 * time.Second),
 		},
+		Media: Media{Timeout: Duration(60 * time.Second), SRTP: SRTPOptional, Codecs: []string{"G722", "PCMU", "PCMA"}},
 		Trunk: Trunk{
 			Transport:      "udp",
 			RegisterExpiry: Duration(time.Hour),
+			Keepalive:      Duration(30 * time.Second),
 		},
 		Transcribe: Transcribe{Engine: "sphinx", Language: "en-US", Model: "whisper-1", AWSPrefix: "callrec"},
 		Pipeline:   Pipeline{Workers: 2, MaxAttempts: 5, StageTimeout: Duration(30 * time.Minute)},

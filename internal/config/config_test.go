@@ -187,6 +187,7 @@ func fullConfig() *Config {
 			SessionExpires:         Default().SIP.SessionExpires,
 			MinSE:                  Default().SIP.MinSE,
 		},
+		Media: Default().Media,
 		Trunk: Trunk{
 			Address:        "sip.example.net:5061",
 			Transport:      "tcp",
@@ -196,6 +197,7 @@ func fullConfig() *Config {
 			Register:       true,
 			RegisterExpiry: Duration(10 * time.Minute),
 			AllowedSources: []string{"198.51.100.0/24", "2001:db8::1"},
+			Keepalive:      Default().Trunk.Keepalive,
 		},
 		Database:   Database{URL: "postgres://u:p@db/callrec"},
 		Transcribe: Default().Transcribe,
@@ -338,8 +340,8 @@ func TestEnvNamesUnique(t *testing.T) {
 			t.Errorf("key %s collides with %s", key, EnvConfigFile)
 		}
 	}
-	if len(seen) != 74 {
-		t.Errorf("%d keys, want 74 (update this test and ExampleYAML when adding keys)", len(seen))
+	if len(seen) != 86 {
+		t.Errorf("%d keys, want 86 (update this test and ExampleYAML when adding keys)", len(seen))
 	}
 }
 
@@ -473,7 +475,45 @@ func TestValidate(t *testing.T) {
 		{"trunk address no port", func(c *Config) { c.Trunk.Address = "sip.example.net" }, "trunk.address"},
 		{"trunk address no host", func(c *Config) { c.Trunk.Address = ":5060" }, "trunk.address"},
 		{"trunk address name", func(c *Config) { c.Trunk.Address = "sip.example.net:5060" }, ""},
-		{"trunk transport", func(c *Config) { c.Trunk.Transport = "tls" }, "trunk.transport"},
+		{"trunk transport", func(c *Config) { c.Trunk.Transport = "sctp" }, "trunk.transport"},
+		{"trunk transport tls", func(c *Config) { c.Trunk.Transport = "tls" }, ""},
+		{"trunk keepalive off", func(c *Config) { c.Trunk.Keepalive = 0 }, ""},
+		{"trunk keepalive negative", func(c *Config) { c.Trunk.Keepalive = Duration(-time.Second) }, "trunk.keepalive"},
+		{"trunk keepalive too short", func(c *Config) { c.Trunk.Keepalive = Duration(time.Millisecond) }, "trunk.keepalive"},
+		{"trunk tls server name", func(c *Config) { c.Trunk.TLSServerName = "sip.example.net" }, ""},
+		{"trunk tls server name bad", func(c *Config) { c.Trunk.TLSServerName = "sip example" }, "trunk.tls_server_name"},
+		{"sip external ip", func(c *Config) { c.SIP.ExternalAddress = "203.0.113.7" }, ""},
+		{"sip external ip port", func(c *Config) { c.SIP.ExternalAddress = "203.0.113.7:5080" }, ""},
+		{"sip external ipv6", func(c *Config) { c.SIP.ExternalAddress = "2001:db8::7" }, ""},
+		{"sip external ipv6 port", func(c *Config) { c.SIP.ExternalAddress = "[2001:db8::7]:5080" }, ""},
+		{"sip external host", func(c *Config) { c.SIP.ExternalAddress = "pbx.example.net" }, ""},
+		{"sip external host port", func(c *Config) { c.SIP.ExternalAddress = "pbx.example.net:5080" }, ""},
+		{"sip external bad", func(c *Config) { c.SIP.ExternalAddress = "sip:pbx@example" }, "sip.external_address"},
+		{"sip external bad port", func(c *Config) { c.SIP.ExternalAddress = "pbx.example.net:99999" }, "sip.external_address"},
+		{"sip external unspecified", func(c *Config) { c.SIP.ExternalAddress = "0.0.0.0" }, "sip.external_address"},
+		{"sip external auto without stun", func(c *Config) { c.SIP.ExternalAddress = "auto" }, "media.stun_server"},
+		{"sip external auto", func(c *Config) {
+			c.SIP.ExternalAddress, c.Media.StunServer = "auto", "stun.example.net:3478"
+		}, ""},
+		{"media external ip", func(c *Config) { c.Media.ExternalAddress = "203.0.113.7" }, ""},
+		{"media external host", func(c *Config) { c.Media.ExternalAddress = "media.example.net" }, "media.external_address"},
+		{"media external unspecified", func(c *Config) { c.Media.ExternalAddress = "::" }, "media.external_address"},
+		{"media external auto without stun", func(c *Config) { c.Media.ExternalAddress = "auto" }, "media.stun_server"},
+		{"media stun bad", func(c *Config) { c.Media.StunServer = "stun.example.net" }, "media.stun_server"},
+		{"media timeout too short", func(c *Config) { c.Media.Timeout = Duration(time.Second) }, "media.timeout"},
+		{"media timeout negative", func(c *Config) { c.Media.Timeout = Duration(-time.Second) }, "media.timeout"},
+		{"media srtp unknown", func(c *Config) { c.Media.SRTP = "mandatory" }, "media.srtp"},
+		{"media codecs empty", func(c *Config) { c.Media.Codecs = nil }, "media.codecs"},
+		{"media codecs opus", func(c *Config) { c.Media.Codecs = []string{"opus", "PCMU"} }, "media.codecs"},
+		{"media codecs twice", func(c *Config) { c.Media.Codecs = []string{"PCMU", "pcmu"} }, "media.codecs"},
+		{"tls listen", func(c *Config) {
+			c.SIP.TLSListen, c.SIP.TLSCert, c.SIP.TLSKey = "0.0.0.0:5061", "cert.pem", "key.pem"
+		}, ""},
+		{"tls listen bad", func(c *Config) {
+			c.SIP.TLSListen, c.SIP.TLSCert, c.SIP.TLSKey = "5061", "cert.pem", "key.pem"
+		}, "sip.tls_listen"},
+		{"tls listen without cert", func(c *Config) { c.SIP.TLSListen, c.SIP.TLSKey = "0.0.0.0:5061", "key.pem" }, "sip.tls_cert"},
+		{"tls listen without key", func(c *Config) { c.SIP.TLSListen, c.SIP.TLSCert = "0.0.0.0:5061", "cert.pem" }, "sip.tls_key"},
 		{"trunk domain scheme", func(c *Config) { c.Trunk.Domain = "sip:example.net" }, "trunk.domain"},
 		{"trunk domain user", func(c *Config) { c.Trunk.Domain = "u@example.net" }, "trunk.domain"},
 		{"trunk username only", func(c *Config) { c.Trunk.Username = "alice" }, "trunk.username"},
@@ -731,6 +771,23 @@ func FuzzMinFreeRule(f *testing.F) {
 		}
 		if share < 0 || share >= 1 || share != share || b == 0 && share == 0 {
 			t.Fatalf("MinFreeRule(%q) = %d, %v", v, b, share)
+		}
+	})
+}
+
+func FuzzCheckExternalHost(f *testing.F) {
+	for _, s := range []string{"203.0.113.7", "203.0.113.7:5060", "[2001:db8::1]:5061", "pbx.example.net", "pbx.example.net:99999", "a..b", "-a.b", "sip:x@y", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if checkExternalHost(s) != nil {
+			return
+		}
+		c := Default()
+		c.ServiceNumber, c.OwnerNumber, c.Trunk.Address = "+15550100000", "+15550100001", "192.0.2.10:5060"
+		c.SIP.ExternalAddress = s
+		if err := c.Validate(); err != nil && strings.Contains(err.Error(), "sip.external_address") {
+			t.Fatalf("checkExternalHost accepted %q but Validate refused it: %v", s, err)
 		}
 	})
 }

@@ -97,11 +97,46 @@ sip:
   # The shortest session interval accepted (RFC 4028 allows no less than 90s);
   # an INVITE asking for less is answered 422 with this Min-SE.
   min_se: "90s"
+  # Address written in Via, Contact and the registered Contact instead of
+  # listen's: host or IP with an optional port, such as "203.0.113.7:5060", for
+  # a server behind NAT or on a cloud VM whose public IP is not on an
+  # interface. "auto" asks media.stun_server at start. "" uses listen's.
+  external_address: ""
+  # host:port SIP over TLS listens on, such as "0.0.0.0:5061"; "" means none.
+  tls_listen: ""
+  # PEM certificate (chain) of the TLS listener; required with tls_listen.
+  # Re-read on SIGHUP (a bad file keeps the old certificate and logs why).
+  tls_cert: ""
+  # PEM private key of tls_cert; required with tls_listen, re-read with it.
+  tls_key: ""
+
+media:
+  # IP written in SDP instead of sip.media_address (RTP still binds
+  # sip.media_address), for a server behind NAT; "auto" asks stun_server at
+  # start from the media address. "" uses sip.media_address.
+  external_address: ""
+  # STUN server host:port, such as "stun.example.net:3478"; required when
+  # sip.external_address or media.external_address is "auto". No default: a
+  # self-hosted system should not contact a third party unless you ask it to.
+  stun_server: ""
+  # A call whose leg sends no RTP for this long (and is not on hold) is dead:
+  # both legs are hung up and the record says why. "0s" turns it off.
+  timeout: "60s"
+  # SRTP (encrypted media, SDES keys in SDP): "off" (plain RTP only),
+  # "optional" (an encrypted offer is answered encrypted, a plain one plain;
+  # callrec's own offers are plain) or "required" (plain offers get 488, and
+  # callrec offers RTP/SAVP). Each leg negotiates on its own, so one leg can
+  # be SRTP and the other plain; recordings are made from the decrypted audio.
+  srtp: "optional"
+  # Audio codecs in preference order: G722 (wideband; a call with G.722 on
+  # both legs is recorded at 16 kHz), PCMU, PCMA. Legs with different codecs
+  # are transcoded.
+  codecs: ["G722", "PCMU", "PCMA"]
 
 trunk:
   # The trunk's (provider's or PBX's) host:port. Required.
   address: "192.0.2.10:5060"
-  # udp or tcp.
+  # udp, tcp or tls (SIP over TLS; the trunk's certificate is verified).
   transport: "udp"
   # Host used in Request-URIs and From headers; "" uses the host of address.
   domain: ""
@@ -117,6 +152,15 @@ trunk:
   # ["192.0.2.0/24", "2001:db8::1"]. Empty allows only the IP of address when
   # it is an IP literal. "0.0.0.0/0" and "::/0" allow everyone.
   allowed_sources: []
+  # How often the trunk gets a keep-alive so a NAT binding towards it stays
+  # open: a CRLF ping on TCP and TLS connections, and over UDP an OPTIONS while
+  # registered or when sip.external_address is set. "0s" turns them off.
+  keepalive: "30s"
+  # PEM bundle of CAs trusted for the trunk's TLS certificate besides the
+  # system roots (a private CA); "" means the system roots only.
+  tls_ca: ""
+  # Name the trunk's TLS certificate must carry; "" uses the host of address.
+  tls_server_name: ""
 
 database:
   # "" keeps call records in the SQLite file data_dir/callrec.db.

@@ -114,6 +114,122 @@ func (c *Config) validateSIP(p *problems) {
 		p.add("sip.user_agent", "contains control characters; set plain text such as \"callrec\"")
 	}
 	c.validateSIPLimits(p)
+	c.validateExternal(p)
+	c.validateMedia(p)
+	c.validateTLS(p)
+}
+
+// validateExternal checks the addresses advertised to the outside and the
+// STUN server that discovers them.
+func (c *Config) validateExternal(p *problems) {
+	if a := c.SIP.ExternalAddress; a != "" && a != ExternalAuto {
+		if err := checkExternalHost(a); err != nil {
+			p.add("sip.external_address", "%v; set the public IP or host name, with an optional port, such as \"203.0.113.7:5060\", or \"auto\" to ask media.stun_server", err)
+		}
+	}
+	if a := c.Media.ExternalAddress; a != "" && a != ExternalAuto {
+		if ip, err := netip.ParseAddr(a); err != nil {
+			p.add("media.external_address", "%q is not an IP address; set the public IP RTP is reached at, such as \"203.0.113.7\", or \"auto\" to ask media.stun_server", a)
+		} else if ip.IsUnspecified() {
+			p.add("media.external_address", "%s is written in SDP and cannot be the unspecified address; set the public IP RTP is reached at", a)
+		}
+	}
+	auto := c.SIP.ExternalAddress == ExternalAuto || c.Media.ExternalAddress == ExternalAuto
+	switch {
+	case c.Media.StunServer == "" && auto:
+		p.add("media.stun_server", "is required when sip.external_address or media.external_address is \"auto\"; set a STUN server's host:port, such as \"stun.example.net:3478\"")
+	case c.Media.StunServer != "":
+		if err := checkHostPort(c.Media.StunServer, false); err != nil {
+			p.add("media.stun_server", "%v; set the STUN server's host:port, such as \"stun.example.net:3478\"", err)
+		}
+	}
+}
+
+// validateMedia checks the media timeout, the SRTP mode and the codecs.
+func (c *Config) validateMedia(p *problems) {
+	if t := c.Media.Timeout.D(); t < 0 || t > 0 && t < 5*time.Second {
+		p.add("media.timeout", "%s is too short: RTP pauses of a few seconds are normal (a busy network, comfort-noise gaps); use at least \"5s\", or \"0s\" to turn it off", t)
+	}
+	switch c.Media.SRTP {
+	case SRTPOff, SRTPOptional, SRTPRequired:
+	default:
+		p.add("media.srtp", "%q is not a mode; set \"off\", \"optional\" or \"required\"", c.Media.SRTP)
+	}
+	if len(c.Media.Codecs) == 0 {
+		p.add("media.codecs", "lists no codec; list one or more of G722, PCMU, PCMA")
+	}
+	seen := map[string]bool{}
+	for _, name := range c.Media.Codecs {
+		switch n := strings.ToUpper(name); {
+		case n != "G722" && n != "PCMU" && n != "PCMA":
+			p.add("media.codecs", "%q is not a codec callrec speaks; list G722, PCMU or PCMA (Opus is not supported: no maintained pure-Go implementation exists)", name)
+		case seen[n]:
+			p.add("media.codecs", "%s is listed twice; list each codec once", name)
+		default:
+			seen[n] = true
+		}
+	}
+}
+
+// checkExternalHost checks an IP or host name with an optional port.
+func checkExternalHost(s string) error {
+	host := s
+	if _, err := netip.ParseAddr(s); err != nil {
+		if h, port, err := net.SplitHostPort(s); err == nil {
+			n, err := strconv.Atoi(port)
+			if err != nil || n < 1 || n > 65535 {
+				return fmt.Errorf("%q has an invalid port (want 1-65535)", s)
+			}
+			host = h
+		}
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		if a, _ := netip.ParseAddr(host); a.IsUnspecified() {
+			return fmt.Errorf("%q is the unspecified address", s)
+		}
+		return nil
+	}
+	if !isHostName(host) {
+		return fmt.Errorf("%q is not an IP address or host name", s)
+	}
+	return nil
+}
+
+// isHostName reports whether s is a DNS host name: dot-separated labels of
+// letters, digits and inner hyphens.
+func isHostName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validateTLS checks the TLS listener's keys.
+func (c *Config) validateTLS(p *problems) {
+	s := c.SIP
+	if s.TLSListen == "" {
+		return
+	}
+	if err := checkHostPort(s.TLSListen, true); err != nil {
+		p.add("sip.tls_listen", "%v; set host:port, such as \"0.0.0.0:5061\", or \"\" for no TLS listener", err)
+	}
+	if s.TLSCert == "" {
+		p.add("sip.tls_cert", "is required with sip.tls_listen; set the PEM file of the certificate (chain)")
+	}
+	if s.TLSKey == "" {
+		p.add("sip.tls_key", "is required with sip.tls_listen; set the PEM file of the certificate's private key")
+	}
 }
 
 // validateSIPLimits checks the keys that bound what the SIP port accepts.
@@ -162,9 +278,17 @@ func (c *Config) validateTrunk(p *problems) {
 		p.add("trunk.address", "%v; set host:port, such as \"sip.example.net:5060\"", err)
 	}
 	switch t.Transport {
-	case "udp", "tcp":
+	case "udp", "tcp", "tls":
 	default:
-		p.add("trunk.transport", "%q is not supported; set udp or tcp", t.Transport)
+		p.add("trunk.transport", "%q is not supported; set udp, tcp or tls", t.Transport)
+	}
+	if t.Keepalive < 0 || (t.Keepalive > 0 && t.Keepalive < Duration(time.Second)) {
+		p.add("trunk.keepalive", "%s is out of range; set at least \"1s\", such as \"30s\", or \"0s\" to send none", t.Keepalive)
+	}
+	if t.TLSServerName != "" && !isHostName(t.TLSServerName) {
+		if _, err := netip.ParseAddr(t.TLSServerName); err != nil {
+			p.add("trunk.tls_server_name", "%q is not a host name; set the name on the trunk's certificate, such as \"sip.example.net\"", t.TLSServerName)
+		}
 	}
 	if t.Domain != "" && (strings.ContainsAny(t.Domain, "@/;?<> ") || strings.ContainsFunc(t.Domain, isControl) ||
 		strings.HasPrefix(strings.ToLower(t.Domain), "sip:")) {

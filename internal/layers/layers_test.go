@@ -30,8 +30,11 @@ var allowed = map[string][]string{
 	"calls":      {"blob", "callflow", "store"},
 	"config":     {"callflow", "number"},
 	"storage":    {"display", "metrics"},
-	// The call's path: SIP and media know nothing above them.
-	"sip":     nil,
+	// STUN discovery of the public address of a socket.
+	"stunaddr": nil,
+	// The call's path: SIP and media know nothing above them (SIP reads
+	// the DTMF bodies of INFO requests with media/dtmf).
+	"sip":     {"media/dtmf"},
 	"media/":  {"media/"},
 	"runtime": {"sip", "media/", "callflow", "calls", "store", "blob", "metrics", "display", "number"},
 	// After the call.

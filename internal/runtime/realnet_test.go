@@ -44,6 +44,21 @@ func keepSending(t *testing.T, p *peer, port func() int, stop <-chan struct{}) {
 	}()
 }
 
+// offeredPort is the RTP port of the runtime's offer to the trunk (LEG-B's
+// stream), 0 before it dialled.
+func (r *rig) offeredPort() int {
+	r.dialer.mu.Lock()
+	defer r.dialer.mu.Unlock()
+	if len(r.dialer.requests) == 0 {
+		return 0
+	}
+	d, err := sdp.Parse(r.dialer.requests[0].SDP)
+	if err != nil {
+		return 0
+	}
+	return d.Port
+}
+
 // TestMediaTimeoutHangsUp: a bridged leg whose peer sends no RTP for
 // media.timeout ends the call: both legs are hung up, the recording is
 // finished, and the record says why.
@@ -55,7 +70,7 @@ func TestMediaTimeoutHangsUp(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	// The owner (LEG-B) keeps talking; the caller (LEG-A) goes silent.
-	keepSending(t, pb, func() int { return b.localPort(nil) }, stop)
+	keepSending(t, pb, r.offeredPort, stop)
 	wait(t, r.call(a), "the end of the call at media.timeout")
 	if len(a.hangupCodes()) != 1 || len(b.hangupCodes()) != 1 {
 		t.Errorf("hang-ups A %v B %v, want one each", a.hangupCodes(), b.hangupCodes())
@@ -63,6 +78,11 @@ func TestMediaTimeoutHangsUp(t *testing.T) {
 	c := r.only(t)
 	if !strings.Contains(c.HangupCause, "no media from") || !strings.Contains(c.HangupCause, "media.timeout") {
 		t.Errorf("hangup cause %q, want the media timeout named", c.HangupCause)
+	}
+	// LEG-B's peer kept talking: its figures are on the record, LEG-A's
+	// (which sent nothing) are not.
+	if len(c.Quality) != 1 || c.Quality[0].PacketsReceived == 0 {
+		t.Errorf("quality %+v: want one leg with packets", c.Quality)
 	}
 	if c.RecordingState != store.RecordingComplete || c.Status != store.StatusCompleted {
 		t.Errorf("call record %+v", c)
@@ -80,7 +100,7 @@ func TestMediaTimeoutSparesHold(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	stopA := make(chan struct{})
-	keepSending(t, pb, func() int { return b.localPort(nil) }, stop)
+	keepSending(t, pb, r.offeredPort, stop)
 	keepSending(t, pa, func() int { return a.localPort(nil) }, stopA)
 	ended := r.call(a)
 	r.flow.until(t, callflow.ActionSuccessful, callflow.ActionStartCallRecording)

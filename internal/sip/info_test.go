@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/callrec/callrec/internal/media/dtmf"
 )
 
 // sendInfo sends INFO with a body of content type ct in the call's
@@ -31,17 +33,17 @@ func TestInfoDigits(t *testing.T) {
 	ts := startServer(t)
 	phone := newPeer(t, "udp", peerHandlers{})
 	c, leg := establish(t, ts, phone)
-	if code := c.sendInfo(t, contentDTMFRelay, "Signal=9\r\nDuration=100\r\n"); code != 200 {
+	if code := c.sendInfo(t, dtmf.ContentTypeDTMFRelay, "Signal=9\r\nDuration=100\r\n"); code != 200 {
 		t.Fatalf("INFO answered %d", code)
 	}
 	digits := make(chan byte, 16)
 	leg.SetInfoDigits(func(d byte) { digits <- d })
 	for _, m := range []struct{ ct, body string }{
-		{contentDTMFRelay, "Signal=1\r\nDuration=160\r\n"},
+		{dtmf.ContentTypeDTMFRelay, "Signal=1\r\nDuration=160\r\n"},
 		{"application/media_control+xml", "<media_control/>"},
-		{contentDTMFRelay, "Signal=#\r\n"},
-		{contentDTMF, "5"},
-		{contentDTMFRelay, "garbage"},
+		{dtmf.ContentTypeDTMFRelay, "Signal=#\r\n"},
+		{dtmf.ContentTypeDTMF, "5"},
+		{dtmf.ContentTypeDTMFRelay, "garbage"},
 	} {
 		if code := c.sendInfo(t, m.ct, m.body); code != 200 {
 			t.Errorf("INFO %s %q answered %d, want 200", m.ct, m.body, code)
@@ -74,7 +76,7 @@ func TestSendInfoDigit(t *testing.T) {
 	}
 	check := func(t *testing.T, req *sip.Request, wantCallID string) {
 		t.Helper()
-		if v, _ := headerValue(req, "Content-Type"); v != contentDTMFRelay {
+		if v, _ := headerValue(req, "Content-Type"); v != dtmf.ContentTypeDTMFRelay {
 			t.Errorf("INFO Content-Type %q", v)
 		}
 		if got, want := string(req.Body()), "Signal=7\r\nDuration=160\r\n"; got != want {

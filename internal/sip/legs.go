@@ -238,6 +238,9 @@ func (l *InboundLeg) Hangup(ctx context.Context, code int) error {
 	cont := l.req.Contact()
 	bye := sip.NewRequest(sip.BYE, cont.Address)
 	bye.SetTransport(l.req.Transport())
+	if dest := l.s.inDialogDestination(cont.Address, l.req.Source(), l.req.Transport()); dest != "" {
+		bye.SetDestination(dest) // nat.go
+	}
 	if code >= 300 {
 		bye.AppendHeader(reasonHeader(code))
 	}
@@ -374,7 +377,8 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*OutboundLeg, error) 
 		req.AppendHeader(from)
 		req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: r.To, Host: domain}, Params: sip.NewParams()})
 		req.AppendHeader(sip.NewHeader("P-Asserted-Identity", "<sip:"+r.CallerID+"@"+domain+">"))
-		req.AppendHeader(sip.HeaderClone(&s.contact))
+		transport := s.trunkTransport()
+		req.AppendHeader(sip.HeaderClone(s.contactFor(transport)))
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		req.AppendHeader(sip.NewHeader("Allow", allowMethods))
 		req.AppendHeader(sip.NewHeader("Supported", supportedExtensions))
@@ -382,10 +386,6 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*OutboundLeg, error) 
 		req.AppendHeader(sip.NewHeader("Min-SE", strconv.FormatUint(uint64(minSE), 10)))
 		req.SetBody(r.SDP)
 		req.SetDestination(s.cfg.TrunkAddress)
-		transport := "UDP"
-		if s.cfg.TrunkTransport == "tcp" {
-			transport = "TCP"
-		}
 		req.SetTransport(transport)
 
 		dlg, err = s.dialogFor(transport).WriteInvite(ctx, req)
@@ -422,6 +422,7 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*OutboundLeg, error) 
 			return nil, &DialError{Code: 503, Reason: err.Error()}
 		}
 	}
+	routeToSource(dlg) // a far end behind NAT (nat.go)
 	leg := &OutboundLeg{s: s, dlg: dlg, done: make(chan struct{})}
 	s.mu.Lock()
 	s.outbnd[dlg.ID] = leg

@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestParseSessionExpires reads intervals and the refresher parameter,
@@ -62,42 +61,6 @@ func TestParseRAck(t *testing.T) {
 	}
 }
 
-// TestParseInfoDigit reads both INFO DTMF packages, leniently, and
-// refuses bodies without a digit.
-func TestParseInfoDigit(t *testing.T) {
-	tests := []struct {
-		ct, body string
-		digit    byte
-		d        time.Duration
-		ok       bool
-	}{
-		{"application/dtmf-relay", "Signal=5\r\nDuration=160\r\n", '5', 160 * time.Millisecond, true},
-		{"Application/DTMF-Relay; charset=x", "signal = #\nduration= 100", '#', 100 * time.Millisecond, true},
-		{"application/dtmf-relay", "Signal=10\r\n", '*', defaultInfoDuration, true},
-		{"application/dtmf-relay", "Signal=d\r\nDuration=abc\r\n", 'D', defaultInfoDuration, true},
-		{"application/dtmf", "7", '7', defaultInfoDuration, true},
-		{"application/dtmf", " * \r\n", '*', defaultInfoDuration, true},
-		{"application/dtmf-relay", "Duration=100\r\n", 0, 0, false},
-		{"application/dtmf-relay", "Signal=E\r\n", 0, 0, false},
-		{"application/dtmf", "16", 0, 0, false},
-		{"application/media_control+xml", "<x/>", 0, 0, false},
-		{"", "Signal=1", 0, 0, false},
-	}
-	for _, tc := range tests {
-		digit, d, err := parseInfoDigit(tc.ct, []byte(tc.body))
-		if (err == nil) != tc.ok || digit != tc.digit || d != tc.d {
-			t.Errorf("parseInfoDigit(%q, %q) = %q, %v, %v; want %q, %v, ok %v", tc.ct, tc.body, digit, d, err, tc.digit, tc.d, tc.ok)
-		}
-	}
-	// What SendInfoDigit sends reads back.
-	for _, c := range []byte("0123456789*#ABCD") {
-		digit, d, err := parseInfoDigit(contentDTMFRelay, infoRelayBody(c, 120*time.Millisecond))
-		if err != nil || digit != c || d != 120*time.Millisecond {
-			t.Errorf("round trip of %q: %q, %v, %v", c, digit, d, err)
-		}
-	}
-}
-
 // FuzzSessionExpires: any header value is read without panicking, and
 // an accepted one names a known refresher and writes back as read.
 func FuzzSessionExpires(f *testing.F) {
@@ -137,27 +100,6 @@ func FuzzRAck(f *testing.F) {
 		r2, c2, m2, err := parseRAck(again)
 		if err != nil || r2 != rseq || c2 != cseq || m2 != method {
 			t.Fatalf("%q read as %q, which reads as %d %d %q %v", v, again, r2, c2, m2, err)
-		}
-	})
-}
-
-// FuzzParseInfoDigit: any body is read without panicking, and a digit
-// found is one SendInfoDigit could send.
-func FuzzParseInfoDigit(f *testing.F) {
-	f.Add(contentDTMFRelay, []byte("Signal=5\r\nDuration=160\r\n"))
-	f.Add(contentDTMF, []byte("#"))
-	f.Add("application/dtmf-relay;x=\"", []byte("Signal=11"))
-	f.Add("text/plain", []byte("Signal=1"))
-	f.Fuzz(func(t *testing.T, ct string, body []byte) {
-		digit, d, err := parseInfoDigit(ct, body)
-		if err != nil {
-			return
-		}
-		if !strings.ContainsRune("0123456789*#ABCD", rune(digit)) {
-			t.Fatalf("digit %q", digit)
-		}
-		if d <= 0 || d > time.Minute {
-			t.Fatalf("duration %v", d)
 		}
 	})
 }

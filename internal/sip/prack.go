@@ -249,7 +249,7 @@ func (s *Server) sendPrack(ctx context.Context, dlg *sipgo.DialogClientSession, 
 	prack.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: sip.PRACK})
 	mf := sip.MaxForwardsHeader(70)
 	prack.AppendHeader(&mf)
-	prack.AppendHeader(sip.HeaderClone(&s.contact))
+	prack.AppendHeader(sip.HeaderClone(s.contactFor(s.trunkTransport())))
 	rrs := res.GetHeaders("Record-Route")
 	for i := len(rrs) - 1; i >= 0; i-- {
 		prack.AppendHeader(sip.NewHeader("Route", rrs[i].Value()))

@@ -47,13 +47,11 @@ func (s *Server) Register(ctx context.Context, expiry time.Duration) (time.Durat
 	cid := sip.CallIDHeader(callID)
 	req.AppendHeader(&cid)
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: sip.REGISTER})
-	req.AppendHeader(sip.HeaderClone(&s.contact))
+	req.AppendHeader(sip.HeaderClone(s.contactFor(s.trunkTransport())))
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expiry.Seconds()))))
 	req.SetDestination(s.cfg.TrunkAddress)
 	s.resolveTrunk(ctx) // the answer comes from where the name points now
-	if s.cfg.TrunkTransport == "tcp" {
-		req.SetTransport("TCP")
-	}
+	req.SetTransport(s.trunkTransport())
 	client := s.clientFor(req.Transport())
 	res, err := client.Do(ctx, req)
 	if err != nil {
@@ -72,6 +70,7 @@ func (s *Server) Register(ctx context.Context, expiry time.Duration) (time.Durat
 	if !res.IsSuccess() {
 		return 0, fmt.Errorf("register: trunk answered %d %s", res.StatusCode, res.Reason)
 	}
+	s.registered.Store(expiry > 0) // an Expires: 0 that succeeded ends it
 	granted := expiry
 	if h := res.GetHeader("Expires"); h != nil {
 		if n, err := strconv.Atoi(h.Value()); err == nil && n > 0 {

@@ -7,6 +7,7 @@ package sip
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,8 +31,26 @@ type Config struct {
 	UserAgent string
 	// TrunkAddress is host:port where outbound INVITEs go.
 	TrunkAddress string
-	// TrunkTransport is "udp" or "tcp".
+	// TrunkTransport is "udp", "tcp" or "tls".
 	TrunkTransport string
+	// ExternalAddress is the host or IP, with an optional port, written in
+	// Via sent-by, Contact and the registered Contact instead of Listen's
+	// (the sockets still bind Listen); empty means Listen's. Without a port
+	// Listen's port is written (the TLS listener's over TLS). See nat.go.
+	ExternalAddress string
+	// TLSListen is the host:port SIP over TLS listens on; empty means none.
+	// TLSCertFile and TLSKeyFile are its certificate (chain) and key, PEM;
+	// ReloadTLS re-reads them.
+	TLSListen, TLSCertFile, TLSKeyFile string
+	// TrunkTLSCAFile is a PEM bundle trusted for the trunk's certificate
+	// besides the system roots; TrunkTLSServerName the name it must carry
+	// (empty: the host of TrunkAddress).
+	TrunkTLSCAFile, TrunkTLSServerName string
+	// Keepalive is how often the trunk gets a keep-alive (a CRLF ping on
+	// TCP and TLS connections to it, OPTIONS over UDP); zero sends none.
+	// OPTIONS go only while callrec is registered with the trunk or has an
+	// external address (it is behind NAT): see keepalive.go.
+	Keepalive time.Duration
 	// TrunkDomain is the host part of Request-URI and From of outbound calls.
 	TrunkDomain string
 	// Username and Password answer digest challenges from the trunk.
@@ -130,6 +149,18 @@ type Server struct {
 	// request is for.
 	tcpClient *sipgo.Client
 	tcpDialog sipgo.DialogUA
+	// tlsClient and tlsDialog send over TLS, with tlsContact
+	// (transport=tls, the TLS listener's port).
+	tlsClient  *sipgo.Client
+	tlsDialog  sipgo.DialogUA
+	tlsContact sip.ContactHeader
+	// tcpContact is the Contact of dialogs over TCP (transport=tcp).
+	tcpContact sip.ContactHeader
+	// advHost and advPort are what Via and Contact carry (nat.go).
+	advHost string
+	advPort int
+	// libLog is sipgo's logger.
+	libLog *slog.Logger
 
 	// handler is set by Serve before the sockets are served.
 	handler Handler
@@ -169,6 +200,18 @@ type Server struct {
 	udp   net.PacketConn
 	tcp   *tcpListener
 	ready chan struct{}
+
+	// tlsTCP is the TLS listener's TCP side (caps, timeouts) and tlsLn
+	// the TLS listener sipgo serves; certs its certificate. All nil
+	// without Config.TLSListen.
+	tlsTCP *tcpListener
+	tlsLn  net.Listener
+	certs  *certHolder
+	// trunkCert is the trunk's certificate seen last over TLS.
+	trunkCert atomic.Pointer[x509.Certificate]
+	// registered is set while a registration with the trunk stands (the
+	// last REGISTER that succeeded asked for a lifetime).
+	registered atomic.Bool
 }
 
 // NewServer builds the SIP stack and binds its sockets (so a busy port is
@@ -199,9 +242,14 @@ func NewServer(cfg Config) (*Server, error) {
 		ready:   make(chan struct{}),
 	}
 	s.setTrunkLiteral()
+	dialTLS, err := s.trunkTLSConfig()
+	if err != nil {
+		return nil, err
+	}
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgentHostname(host),
+		sipgo.WithUserAgenTLSConfig(dialTLS),
 		sipgo.WithUserAgentTransportLayerOptions(
 			sip.WithTransportLayerLogger(libLog),
 			sip.WithTransportLayerReadFilter(s.filterDatagram),
@@ -220,23 +268,18 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sip: server: %w", err)
 	}
-	client, err := sipgo.NewClient(ua, sipgo.WithClientLogger(libLog), sipgo.WithClientHostname(host), sipgo.WithClientPort(port), sipgo.WithClientConnectionAddr(cfg.Listen))
-	if err != nil {
-		return nil, fmt.Errorf("sip: client: %w", err)
-	}
-	tcpClient, err := sipgo.NewClient(ua, sipgo.WithClientLogger(libLog), sipgo.WithClientHostname(host), sipgo.WithClientPort(port))
-	if err != nil {
-		return nil, fmt.Errorf("sip: client: %w", err)
-	}
-	s.ua, s.srv, s.client, s.tcpClient = ua, srv, client, tcpClient
+	s.ua, s.srv, s.libLog = ua, srv, libLog
 	s.writeStateless = srv.WriteResponse
-	s.contact = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "callrec", Host: host, Port: port}}
-	s.dialog = sipgo.DialogUA{Client: client, ContactHDR: s.contact}
-	s.tcpDialog = sipgo.DialogUA{Client: tcpClient, ContactHDR: s.contact}
 
 	s.udp, err = net.ListenPacket("udp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("sip.listen %s (udp): %w", cfg.Listen, err)
+	}
+	if port == 0 {
+		// An ephemeral port (callrec trunk check): TCP takes the one UDP got.
+		port = s.udp.LocalAddr().(*net.UDPAddr).Port
+		cfg.Listen = net.JoinHostPort(host, strconv.Itoa(port))
+		s.cfg.Listen = cfg.Listen
 	}
 	tl, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -245,11 +288,28 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("sip.listen %s (tcp): %w", cfg.Listen, err)
 	}
 	s.tcp = newTCPListener(tl, s.tcpLimits(), s.trusted, cfg.RejectUntrusted != Untrusted403, refused, cfg.Logger, cfg.RejectLogInterval)
-	// A message sipgo parsed from a TCP connection is its first complete
-	// one: from then on the connection has the idle timeout.
+	if err := s.listenTLS(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	advHost, advPort, err := advertisedHostPort(cfg.ExternalAddress, host, port)
+	if err == nil {
+		err = s.setAdvertised(advHost, advPort, libLog)
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sip.external_address: %w", err)
+	}
+	// A message sipgo parsed from a TCP or TLS connection is its first
+	// complete one: from then on the connection has the idle timeout.
 	ua.TransportLayer().OnMessage(func(m sip.Message) {
-		if sip.NetworkToLower(m.Transport()) == "tcp" {
+		switch sip.NetworkToLower(m.Transport()) {
+		case "tcp":
 			s.tcp.delivered(m.Source())
+		case "tls":
+			if s.tlsTCP != nil {
+				s.tlsTCP.delivered(m.Source())
+			}
 		}
 	})
 
@@ -308,20 +368,38 @@ func (s *Server) tcpLimits() tcpLimits {
 	}
 }
 
-// clientFor is the client that sends over transport ("UDP", "TCP").
+// clientFor is the client that sends over transport ("UDP", "TCP",
+// "TLS").
 func (s *Server) clientFor(transport string) *sipgo.Client {
-	if sip.NetworkToLower(transport) == "tcp" {
+	switch sip.NetworkToLower(transport) {
+	case "tcp":
 		return s.tcpClient
+	case "tls":
+		return s.tlsClient
 	}
 	return s.client
 }
 
 // dialogFor is the dialog user agent for dialogs over transport.
 func (s *Server) dialogFor(transport string) *sipgo.DialogUA {
-	if sip.NetworkToLower(transport) == "tcp" {
+	switch sip.NetworkToLower(transport) {
+	case "tcp":
 		return &s.tcpDialog
+	case "tls":
+		return &s.tlsDialog
 	}
 	return &s.dialog
+}
+
+// trunkTransport is the transport towards the trunk as sipgo names it.
+func (s *Server) trunkTransport() string {
+	switch s.cfg.TrunkTransport {
+	case "tcp":
+		return "TCP"
+	case "tls":
+		return "TLS"
+	}
+	return "UDP"
 }
 
 // tracked counts h in s.inflight while it runs.
@@ -354,10 +432,17 @@ func (s *Server) Serve(ctx context.Context, h Handler) error {
 	go func() { defer close(sumDone); s.refused.run(sumCtx) }()
 	defer func() { stopSum(); <-sumDone }()
 	go s.resolveTrunk(ctx)
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- s.srv.ServeUDP(s.udp) }()
 	go func() { errc <- s.srv.ServeTCP(s.tcp) }()
+	if s.tlsLn != nil {
+		go func() { errc <- s.srv.ServeTLS(s.tlsLn) }()
+	}
 	go s.markReady(ctx)
+	kaCtx, stopKA := context.WithCancel(ctx)
+	kaDone := make(chan struct{})
+	go func() { defer close(kaDone); s.keepalive(kaCtx, s.cfg.Keepalive) }()
+	defer func() { stopKA(); <-kaDone }()
 	var err error
 	select {
 	case <-ctx.Done():
@@ -396,7 +481,12 @@ func (s *Server) waitHandlers(d time.Duration) {
 // call it yourself only for a server that is never served.
 func (s *Server) Close() {
 	s.udp.Close()
-	s.tcp.Close()
+	if s.tcp != nil {
+		s.tcp.Close()
+	}
+	if s.tlsLn != nil {
+		s.tlsLn.Close()
+	}
 	s.ua.Close()
 }
 
@@ -724,7 +814,7 @@ func (s *Server) answerInDialog(tx sip.ServerTransaction, req *sip.Request, reof
 		return
 	}
 	res := sip.NewSDPResponseFromRequest(req, body)
-	res.AppendHeader(sip.HeaderClone(&s.contact))
+	res.AppendHeader(sip.HeaderClone(s.contactFor(req.Transport())))
 	st.noteSDP(body)
 	for _, h := range st.refreshedBy(req) {
 		res.AppendHeader(h)

@@ -37,18 +37,17 @@ type sender struct {
 	out    []byte // transcoded or encoded payload
 	pcm    []int16
 
-	enc       codec.Encoder // for what callrec itself sends
-	xcode     *codec.Transcoder
-	xFrom     codec.Codec
-	xTo       codec.Codec
-	evtSrcTS  uint32
-	evtDstTS  uint32
-	evtOn     bool
-	lastSent  time.Time
-	lastKind  int
-	nextRTCP  time.Time
-	rtcpBuf   []byte
-	rtcpPlain []byte
+	enc      codec.Encoder // for what callrec itself sends
+	xcode    *codec.Transcoder
+	xFrom    codec.Codec
+	xTo      codec.Codec
+	evtSrcTS uint32
+	evtDstTS uint32
+	evtOn    bool
+	lastSent time.Time
+	lastKind int
+	nextRTCP time.Time
+	rtcpBuf  []byte
 }
 
 func newSender() sender {
