@@ -87,7 +87,10 @@ YAML
 pid=$!
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$SIP) 2>/dev/null && break; sleep 0.1; done
 
-sipp -sf "$work/trunk.xml" -i 127.0.0.1 -p $TRUNK -mi 127.0.0.1 -mp 7000 -rtp_echo \
+# The trunk's echo port lies above every caller's media port (SIPp's
+# [auto_media_port] takes 4 ports a call from -mp 6000): a caller given the
+# echo port would loop its audio through both echoes.
+sipp -sf "$work/trunk.xml" -i 127.0.0.1 -p $TRUNK -mi 127.0.0.1 -mp 12000 -rtp_echo \
   -nostdin -max_socket $((N * 2 + 100)) > "$work/trunk.out" 2>&1 &
 trunk=$!
 sleep 0.5
