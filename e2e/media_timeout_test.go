@@ -172,8 +172,8 @@ func TestKeepAlive(t *testing.T) {
 	}
 }
 
-// logGaps logs, relative to from, where the packets got stopped coming
-// for more than 60 ms, and what came next.
+// logGaps logs each gap of more than 60 ms between packets that arrived
+// (its start relative to from), with the packets on either side.
 func logGaps(t *testing.T, got []arrival, from time.Time) {
 	t.Helper()
 	for i := 1; i < len(got); i++ {
