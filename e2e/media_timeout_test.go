@@ -119,8 +119,8 @@ func TestMediaTimeoutNotOnHold(t *testing.T) {
 // (from 3.5 s to 6.5 s after the answer: the prompt lasts 2.8 s and is
 // repeated 5 s after it ends), and the owner's phone sends nothing,
 // callrec keeps sending RTP: silence, one packet per 20 ms of RTP
-// timeline, about 50 a second (at least half that on a loaded machine),
-// so that an SBC with a media timeout keeps the call.
+// timeline, about 50 a second, so that an SBC with a media timeout
+// keeps the call.
 func TestKeepAlive(t *testing.T) {
 	t.Parallel()
 	cr := startCallrec(t, config{OwnerPIN: "4321"})
@@ -143,10 +143,9 @@ func TestKeepAlive(t *testing.T) {
 	}
 	t.Logf("the owner's phone got %d RTP packets in the 3 s after the PIN prompt (of %d in all), by payload type %v",
 		len(window), len(ear.arrivals()), countPT(window))
-	// 150 on an idle machine; callrec's one clock for all streams sends a
-	// frame per tick and does not catch up on ticks a loaded machine
-	// delays, so fewer come then, each still 20 ms of RTP timeline.
-	if len(window) < 75 || len(window) > 160 {
+	// 150: callrec makes up for clock ticks a loaded machine delays; the
+	// margin is for this test's own late reads at the window's ends.
+	if len(window) < 110 || len(window) > 165 {
 		t.Errorf("the owner's phone got %d RTP packets in 3 s while callrec waited for the PIN; want about 150 (one per 20 ms)", len(window))
 		logGaps(t, ear.arrivals(), ok.Time)
 	}
