@@ -79,8 +79,10 @@ type negotiation struct {
 	// recvonly to a sendonly offer (the peer holds the call), inactive to
 	// inactive, sendonly to recvonly, else sendrecv.
 	direction string
-	// peerSends: the peer said it sends media (sendrecv or sendonly); the
-	// media timeout watches only such a leg.
+	// peerSends: the peer said it sends media and is not holding the
+	// call (sendrecv, or no direction); the media timeout watches only
+	// such a leg. A sendonly peer holds the call (RFC 3264 §8.4) and may
+	// send music or nothing at all.
 	peerSends bool
 	// crypto is the leg's SRTP state, nil for plain RTP.
 	crypto *legCrypto
@@ -157,7 +159,7 @@ func (e *Engine) negotiate(body []byte, weOffered bool, offered []srtp.Crypto, p
 		params:    p,
 		sel:       sel,
 		direction: answerDirection(d.Direction),
-		peerSends: d.Direction == "sendrecv" || d.Direction == "sendonly" || d.Direction == "",
+		peerSends: d.Direction == "sendrecv" || d.Direction == "",
 		crypto:    lc,
 		rtcpMux:   d.RTCPMux,
 	}, nil

@@ -90,34 +90,39 @@ func TestMediaTimeoutHangsUp(t *testing.T) {
 }
 
 // TestMediaTimeoutSparesHold: a leg whose peer put the call on hold
-// (inactive) sends nothing and is not timed out; the call lives until a
-// hang-up.
+// (inactive, or sendonly: RFC 3264 §8.4's two ways, and a phone holding
+// with sendonly often sends no music at all) sends nothing and is not
+// timed out; the call lives until a hang-up.
 func TestMediaTimeoutSparesHold(t *testing.T) {
-	pa, pb := newPeer(t), newPeer(t)
-	a := newFakeLeg("leg-a", pa.sdp(1), false)
-	b := newFakeLeg("leg-b", pb.sdp(1), true)
-	r := newRigIn(t, t.TempDir(), bridgeFlow(0), answeredBy(b), func(c *Config) { c.MediaTimeout = 300 * time.Millisecond })
-	stop := make(chan struct{})
-	defer close(stop)
-	stopA := make(chan struct{})
-	keepSending(t, pb, r.offeredPort, stop)
-	keepSending(t, pa, func() int { return a.localPort(nil) }, stopA)
-	ended := r.call(a)
-	r.flow.until(t, callflow.ActionSuccessful, callflow.ActionStartCallRecording)
-	if _, err := a.offer(pa.sdpDir(2, "inactive")); err != nil {
-		t.Fatal(err)
-	}
-	close(stopA)
-	// LEG-A's peer is on hold: its silence for three timeouts ends nothing.
-	select {
-	case <-ended:
-		t.Fatalf("the call ended while on hold: %+v", r.only(t))
-	case <-time.After(1200 * time.Millisecond):
-	}
-	a.end()
-	wait(t, ended, "the end of the call")
-	if c := r.only(t); strings.Contains(c.HangupCause, "media") {
-		t.Errorf("hangup cause %q after a hold", c.HangupCause)
+	for _, dir := range []string{"inactive", "sendonly"} {
+		t.Run(dir, func(t *testing.T) {
+			pa, pb := newPeer(t), newPeer(t)
+			a := newFakeLeg("leg-a", pa.sdp(1), false)
+			b := newFakeLeg("leg-b", pb.sdp(1), true)
+			r := newRigIn(t, t.TempDir(), bridgeFlow(0), answeredBy(b), func(c *Config) { c.MediaTimeout = 300 * time.Millisecond })
+			stop := make(chan struct{})
+			defer close(stop)
+			stopA := make(chan struct{})
+			keepSending(t, pb, r.offeredPort, stop)
+			keepSending(t, pa, func() int { return a.localPort(nil) }, stopA)
+			ended := r.call(a)
+			r.flow.until(t, callflow.ActionSuccessful, callflow.ActionStartCallRecording)
+			if _, err := a.offer(pa.sdpDir(2, dir)); err != nil {
+				t.Fatal(err)
+			}
+			close(stopA)
+			// LEG-A's peer is on hold: its silence for three timeouts ends nothing.
+			select {
+			case <-ended:
+				t.Fatalf("the call ended while on hold (%s): %+v", dir, r.only(t))
+			case <-time.After(1200 * time.Millisecond):
+			}
+			a.end()
+			wait(t, ended, "the end of the call")
+			if c := r.only(t); strings.Contains(c.HangupCause, "media") {
+				t.Errorf("hangup cause %q after a hold", c.HangupCause)
+			}
+		})
 	}
 }
 

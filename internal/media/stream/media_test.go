@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtp"
+
 	"github.com/callrec/callrec/internal/media/codec"
 	"github.com/callrec/callrec/internal/media/dtmf"
 	"github.com/callrec/callrec/internal/media/srtp"
@@ -234,6 +236,57 @@ func TestKeepAliveSilence(t *testing.T) {
 	phone.conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 	if _, _, err := phone.conn.ReadFromUDP(buf); err == nil {
 		t.Fatal("a stream off the clock still sends keep-alives")
+	}
+}
+
+// TestKeepAliveCatchesUp: ticks that come late (a loaded machine) send
+// the keep-alive frames due since, each 20 ms on in RTP time, so the
+// phone still gets 50 a second; a stall longer than a burst makes up
+// skips the rest with a timestamp jump and the marker bit.
+func TestKeepAliveCatchesUp(t *testing.T) {
+	ports, err := NewPorts(loopback, 39000, 39999)
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone := newPeer(t, "127.0.0.1")
+	s := newStream(t, ports, phone.addr(), codec.PCMU, -1)
+	t0 := time.Now()
+	recvN := func(n int) []*rtp.Packet {
+		t.Helper()
+		var out []*rtp.Packet
+		for range n {
+			out = append(out, phone.recv(t))
+		}
+		return out
+	}
+	s.keepAlive(t0)
+	first := recvN(1)[0]
+	if !first.Marker {
+		t.Errorf("first keep-alive without the marker bit")
+	}
+	s.keepAlive(t0.Add(20 * time.Millisecond))
+	s.keepAlive(t0.Add(80 * time.Millisecond)) // two ticks dropped
+	prev := first
+	for i, p := range recvN(4) {
+		if p.SequenceNumber != prev.SequenceNumber+1 || p.Timestamp != prev.Timestamp+FrameSamples || p.Marker {
+			t.Errorf("packet %d: seq %d→%d ts %d→%d marker %v; want +1, +%d, no marker",
+				i, prev.SequenceNumber, p.SequenceNumber, prev.Timestamp, p.Timestamp, p.Marker, FrameSamples)
+		}
+		prev = p
+	}
+	// A 1 s stall: a burst of maxKeepAliveBurst, then the schedule
+	// restarts with the timestamp 1 s on.
+	s.keepAlive(t0.Add(1080 * time.Millisecond))
+	recvN(maxKeepAliveBurst)
+	s.keepAlive(t0.Add(1100 * time.Millisecond))
+	p := recvN(1)[0]
+	if !p.Marker || p.Timestamp-first.Timestamp != 1100*8 {
+		t.Errorf("after a stall: marker %v, %d samples after the first; want the marker and %d", p.Marker, p.Timestamp-first.Timestamp, 1100*8)
+	}
+	phone.conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	buf := make([]byte, 1500)
+	if _, _, err := phone.conn.ReadFromUDP(buf); err == nil {
+		t.Errorf("more keep-alive frames than were due")
 	}
 }
 

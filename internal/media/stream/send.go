@@ -26,6 +26,11 @@ const (
 // SBCs and NATs with media timeouts keep the call.
 const keepAliveAfter = 100 * time.Millisecond
 
+// maxKeepAliveBurst is the most keep-alive frames one tick sends to make
+// up for ticks a loaded machine delivered late or dropped; further behind,
+// the timestamp jumps instead.
+const maxKeepAliveBurst = 5
+
 // sender is the sending side's state, under Stream.sendMu.
 type sender struct {
 	ssrc   uint32
@@ -46,8 +51,11 @@ type sender struct {
 	evtOn    bool
 	lastSent time.Time
 	lastKind int
-	nextRTCP time.Time
-	rtcpBuf  []byte
+	// keepAliveDue is when the next keep-alive frame is due: one per
+	// 20 ms since the keep-alive began, whenever the ticks come.
+	keepAliveDue time.Time
+	nextRTCP     time.Time
+	rtcpBuf      []byte
 }
 
 func newSender() sender {
@@ -295,9 +303,10 @@ func (s *Stream) ForwardDigit(digit byte) {
 }
 
 // keepAlive sends a silence frame when the leg has sent nothing else for
-// keepAliveAfter (and keeps sending one a tick while that lasts). The
-// timestamp jumps over the gap, with the marker bit, as after silence
-// suppression.
+// keepAliveAfter, and then one per 20 ms while that lasts: a tick that
+// comes late (the clock's ticker drops ticks its goroutine is too late
+// for) sends the frames due since, up to maxKeepAliveBurst. The timestamp
+// jumps over the gap, with the marker bit, as after silence suppression.
 func (s *Stream) keepAlive(now time.Time) {
 	if s.prompts.Load() > 0 {
 		return
@@ -321,7 +330,17 @@ func (s *Stream) keepAlive(now time.Time) {
 			}
 		}
 		snd.marker = true
+		snd.keepAliveDue = now
 	}
 	var silence [2 * FrameSamples]int16
-	s.frameLocked(p, silence[:FrameSamples*p.Codec.SampleRate()/8000], nil, sentKeepAlive)
+	for n := 0; n < maxKeepAliveBurst && !snd.keepAliveDue.After(now); n++ {
+		s.frameLocked(p, silence[:FrameSamples*p.Codec.SampleRate()/8000], nil, sentKeepAlive)
+		snd.keepAliveDue = snd.keepAliveDue.Add(frameDuration)
+	}
+	if behind := now.Sub(snd.keepAliveDue); behind >= 0 {
+		// Too far behind to make up: skip the rest, as after a gap.
+		snd.ts += uint32(behind/frameDuration+1) * FrameSamples
+		snd.keepAliveDue = now.Add(frameDuration)
+		snd.marker = true
+	}
 }
