@@ -59,6 +59,13 @@
 //	nat_test.go        behind NAT: port forwards with external addresses, registration kept alive past the binding timeout, external_address on loopback
 //	sbc_test.go        behind Kamailio+rtpengine: calls both ways, SRTP toward callrec
 //	impair_test.go     a call over a bad network: alignment, duration, loss figures
+//	dtmf_forms_test.go DTMF by SIP INFO and by in-band tones
+//	media_timeout_test.go media.timeout, hold, keep-alive silence
+//	earlymedia_test.go a carrier's 183 early media heard by the caller
+//	wideband_test.go   G.722 on both legs and bridged to PCMU, call quality
+//	prack_test.go      100rel: the reliable 183 PRACKed
+//	timers_test.go     session timers: callrec refreshes, and ends a call whose refresh never comes
+//	tls_test.go        SIP over TLS both ways
 //
 // The harness is in harness_*_test.go, each file named for what it helps
 // with:
