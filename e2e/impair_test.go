@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"math"
 	"net"
-	"os"
 	"os/exec"
 	"sort"
 	"strings"
@@ -154,27 +153,23 @@ func checkPulseAlignment(t *testing.T, w *wavFile, b time.Duration) {
 	sort.Float64s(sorted)
 	t.Logf("channel 1 − channel 0 pulse offsets (ms): median %.1f, min %.1f, max %.1f",
 		1000*sorted[len(sorted)/2], 1000*sorted[0], 1000*sorted[len(sorted)-1])
+	// The channels are aligned when their pulses are: the median offset
+	// within 20 ms, and nearly every pulse too. A pulse whose first packet
+	// the relay dropped starts a packet or two late on that channel (the
+	// loss is silence in its place), so one pulse in ten may be off by
+	// that much without the channels being apart.
+	if med := sorted[len(sorted)/2]; math.Abs(med) > 0.020 {
+		t.Errorf("the channels are %.1f ms apart (median pulse offset; want within 20 ms)", 1000*med)
+	}
 	var apart int
 	for _, off := range offsets {
 		if math.Abs(off) > 0.020 {
 			apart++
 		}
 	}
-	if apart == 0 {
-		return
+	if apart > len(offsets)/10 {
+		t.Errorf("%d of %d pulses are more than 20 ms apart between the channels (offsets above); at most %d may be, where the relay dropped a pulse's first packets", apart, len(offsets), len(offsets)/10)
 	}
-	msg := fmt.Sprintf("%d of %d pulses are more than 20 ms apart between the channels (offsets above)", apart, len(offsets))
-	if os.Getenv("CALLREC_E2E_STRICT_ALIGN") == "1" {
-		t.Error(msg)
-		return
-	}
-	// Known: callrec's recorder appends each side's audio in arrival order
-	// (no reordering by RTP sequence, lost packets not filled in,
-	// duplicates kept) and places it by the 100 ms tick it arrived in, so
-	// the channels drift apart by tens of milliseconds, more with loss.
-	// CALLREC_E2E_STRICT_ALIGN=1 makes this a failure; it becomes the
-	// default once the recorder places audio by RTP timestamp.
-	t.Logf("KNOWN ISSUE (not failed; CALLREC_E2E_STRICT_ALIGN=1 fails it): %s", msg)
 }
 
 // checkQualityLoss compares the loss figures in the call's record (its
