@@ -538,85 +538,8 @@ func startCallrecIn(t *testing.T, ns *netns, y nsCallrecYAML, extraEnv ...string
 // o.MediaPort given (the namespace's ports are the test's own).
 func startSIPpIn(t *testing.T, ns *netns, o sippOpts) *sipp {
 	t.Helper()
-	requireSIPp(t)
-	if o.Port == 0 || o.MediaPort == 0 || o.LocalIP == "" {
-		t.Fatalf("startSIPpIn %s: LocalIP, Port and MediaPort must be given", o.Name)
-	}
-	dir := filepath.Join(t.TempDir(), o.Name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	s := &sipp{t: t, opts: o, dir: dir, done: make(chan struct{}),
-		msgFile: filepath.Join(dir, "messages.log"),
-		errFile: filepath.Join(dir, "errors.log"),
-		outFile: filepath.Join(dir, "screen.log"),
-	}
-	sf := filepath.Join(dir, "scenario.xml")
-	if err := os.WriteFile(sf, []byte(o.Scenario), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{env.sipp,
-		"-sf", sf,
-		"-i", o.LocalIP, "-p", strconv.Itoa(o.Port),
-		"-mi", o.LocalIP, "-mp", strconv.Itoa(o.MediaPort),
-		"-m", "1", "-nostdin", "-aa",
-		"-timeout", "60s", "-timeout_error",
-		"-max_retrans", "5",
-		"-trace_msg", "-message_file", s.msgFile,
-		"-trace_err", "-error_file", s.errFile,
-	}
-	if o.Remote != "" {
-		args = append(args, o.Remote)
-	}
-	out, err := os.Create(s.outFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ns != nil {
-		s.cmd = ns.command(args...)
-	} else {
-		s.cmd = exec.Command(args[0], args[1:]...)
-	}
-	s.cmd.Dir = dir
-	s.cmd.Stdout, s.cmd.Stderr = out, out
-	if err := s.cmd.Start(); err != nil {
-		out.Close()
-		t.Fatalf("start sipp %s: %v", o.Name, err)
-	}
-	go func() {
-		s.waitErr = s.cmd.Wait()
-		out.Close()
-		close(s.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-s.done:
-		default:
-			_ = s.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-s.done:
-			case <-time.After(2 * time.Second):
-				_ = s.cmd.Process.Kill()
-				<-s.done
-			}
-		}
-		if t.Failed() {
-			s.dump()
-		}
-	})
-	if o.Remote == "" {
-		for deadline := time.Now().Add(5 * time.Second); !bound(s.cmd.Process.Pid, "udp", o.Port); time.Sleep(20 * time.Millisecond) {
-			select {
-			case <-s.done:
-				t.Fatalf("sipp %s exited at start-up: %v\n%s", o.Name, s.waitErr, mustRead(s.outFile))
-			default:
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("sipp %s did not bind port %d within 5 s", o.Name, o.Port)
-			}
-		}
-	}
-	return s
+	o.Netns = ns
+	return startSIPp(t, o)
 }
 
 // rtpSinkOn is an rtpSink on a socket made elsewhere (such as inside a

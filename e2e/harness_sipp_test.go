@@ -25,6 +25,12 @@ type sippOpts struct {
 	TCP       bool   // -t t1 instead of UDP
 	Remote    string // host:port to call; empty for a UAS
 	RTPEcho   bool   // -rtp_echo
+	// Timeout is SIPp's -timeout for the whole run; 0 means 60 s.
+	Timeout time.Duration
+	// Netns runs SIPp inside this namespace; LocalIP (an address of the
+	// namespace), Port and MediaPort must then be given: the namespace's
+	// ports are the test's own.
+	Netns *netns
 }
 
 // sipp is one SIPp process.
@@ -46,8 +52,14 @@ type sipp struct {
 func startSIPp(t *testing.T, o sippOpts) *sipp {
 	t.Helper()
 	requireSIPp(t)
+	if o.Netns != nil && (o.Port == 0 || o.MediaPort == 0 || o.LocalIP == "") {
+		t.Fatalf("startSIPp %s in a namespace: LocalIP, Port and MediaPort must be given", o.Name)
+	}
 	if o.LocalIP == "" {
 		o.LocalIP = "127.0.0.1"
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 60 * time.Second
 	}
 	if o.Port == 0 {
 		o.Port = freePorts(t, 1, o.TCP)
@@ -73,7 +85,7 @@ func startSIPp(t *testing.T, o sippOpts) *sipp {
 		"-i", o.LocalIP, "-p", strconv.Itoa(o.Port),
 		"-mi", o.LocalIP, "-mp", strconv.Itoa(o.MediaPort),
 		"-m", "1", "-nostdin", "-aa",
-		"-timeout", "60s", "-timeout_error",
+		"-timeout", strconv.Itoa(int(o.Timeout/time.Second)) + "s", "-timeout_error",
 		"-max_retrans", "5",
 		"-trace_msg", "-message_file", s.msgFile,
 		"-trace_err", "-error_file", s.errFile,
@@ -91,7 +103,11 @@ func startSIPp(t *testing.T, o sippOpts) *sipp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.cmd = exec.Command(env.sipp, args...)
+	if o.Netns != nil {
+		s.cmd = o.Netns.command(append([]string{env.sipp}, args...)...)
+	} else {
+		s.cmd = exec.Command(env.sipp, args...)
+	}
 	s.cmd.Dir = dir
 	s.cmd.Stdout = out
 	s.cmd.Stderr = out
@@ -126,7 +142,8 @@ func startSIPp(t *testing.T, o sippOpts) *sipp {
 	return s
 }
 
-// waitBound waits until the UAS has bound its SIP port.
+// waitBound waits until the UAS has bound its SIP port (inside its
+// namespace: seen in the process's own socket table).
 func (s *sipp) waitBound() {
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
@@ -135,7 +152,11 @@ func (s *sipp) waitBound() {
 			s.t.Fatalf("sipp %s exited at start-up: %v\n%s", s.opts.Name, s.waitErr, mustRead(s.outFile))
 		default:
 		}
-		if s.opts.TCP {
+		if s.opts.Netns != nil {
+			if bound(s.cmd.Process.Pid, "udp", s.opts.Port) {
+				return
+			}
+		} else if s.opts.TCP {
 			if c, err := netDial("tcp", s.opts.LocalIP, s.opts.Port); err == nil {
 				c.Close()
 				return

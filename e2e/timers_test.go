@@ -6,12 +6,7 @@ package e2e
 
 import (
 	"bytes"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -40,80 +35,6 @@ func (s trunkLong) render(t *testing.T) string {
 	return b.String()
 }
 
-// startLongSIPp is startSIPp for a call longer than its global timeout
-// (60 s) allows: SIPp runs one call with -timeout longCall.
-func startLongSIPp(t *testing.T, o sippOpts) *sipp {
-	t.Helper()
-	requireSIPp(t)
-	o.LocalIP = "127.0.0.1"
-	if o.Port == 0 {
-		o.Port = freePorts(t, 1, false)
-	}
-	o.MediaPort = freePorts(t, 4, false)
-	dir := filepath.Join(t.TempDir(), o.Name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	s := &sipp{t: t, opts: o, dir: dir, done: make(chan struct{}),
-		msgFile: filepath.Join(dir, "messages.log"),
-		errFile: filepath.Join(dir, "errors.log"),
-		outFile: filepath.Join(dir, "screen.log"),
-	}
-	sf := filepath.Join(dir, "scenario.xml")
-	if err := os.WriteFile(sf, []byte(o.Scenario), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{
-		"-sf", sf,
-		"-i", o.LocalIP, "-p", strconv.Itoa(o.Port),
-		"-mi", o.LocalIP, "-mp", strconv.Itoa(o.MediaPort),
-		"-m", "1", "-nostdin", "-aa",
-		"-timeout", strconv.Itoa(int(longCall/time.Second)) + "s", "-timeout_error",
-		"-max_retrans", "5",
-		"-trace_msg", "-message_file", s.msgFile,
-		"-trace_err", "-error_file", s.errFile,
-	}
-	if o.Remote != "" {
-		args = append(args, o.Remote)
-	}
-	out, err := os.Create(s.outFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.cmd = exec.Command(env.sipp, args...)
-	s.cmd.Dir = dir
-	s.cmd.Stdout, s.cmd.Stderr = out, out
-	if err := s.cmd.Start(); err != nil {
-		out.Close()
-		t.Fatalf("start sipp %s: %v", o.Name, err)
-	}
-	go func() {
-		s.waitErr = s.cmd.Wait()
-		out.Close()
-		close(s.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-s.done:
-		default:
-			_ = s.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-s.done:
-			case <-time.After(2 * time.Second):
-				_ = s.cmd.Process.Kill()
-				<-s.done
-			}
-		}
-		if t.Failed() {
-			s.dump()
-		}
-	})
-	if o.Remote == "" {
-		s.waitBound()
-	}
-	return s
-}
-
 // TestSessionRefreshedByCallrec (long: about 50 s): a stranger asks for
 // a 90 s session that callrec refreshes (refresher=uas) and allows
 // UPDATE: the 200 grants it and requires timer, callrec refreshes with
@@ -123,8 +44,8 @@ func TestSessionRefreshedByCallrec(t *testing.T) {
 	t.Parallel()
 	cr := startCallrec(t, config{})
 	tn := makeTones(t)
-	trunk := startLongSIPp(t, sippOpts{Name: "trunk", Port: cr.TrunkPort(), Scenario: trunkLong{Tone: tn.owner, AwaitByeMS: 100000}.render(t)})
-	stranger := startLongSIPp(t, sippOpts{Name: "stranger", Remote: cr.SIPAddr(), Scenario: extCaller{
+	trunk := startSIPp(t, sippOpts{Timeout: longCall, Name: "trunk", Port: cr.TrunkPort(), Scenario: trunkLong{Tone: tn.owner, AwaitByeMS: 100000}.render(t)})
+	stranger := startSIPp(t, sippOpts{Timeout: longCall, Name: "stranger", Remote: cr.SIPAddr(), Scenario: extCaller{
 		From: strangerNum, To: serviceNumber, AllowUpdate: true, SessionExpires: "90;refresher=uas", AnswerRefreshMS: 80000,
 	}.render(t)})
 	stranger.mustPass(longCall)
@@ -163,8 +84,8 @@ func TestSessionExpiresWithoutRefresh(t *testing.T) {
 	t.Parallel()
 	cr := startCallrec(t, config{})
 	tn := makeTones(t)
-	trunk := startLongSIPp(t, sippOpts{Name: "trunk", Port: cr.TrunkPort(), Scenario: trunkLong{Tone: tn.owner, AwaitByeMS: 100000}.render(t)})
-	stranger := startLongSIPp(t, sippOpts{Name: "stranger", Remote: cr.SIPAddr(), Scenario: extCaller{
+	trunk := startSIPp(t, sippOpts{Timeout: longCall, Name: "trunk", Port: cr.TrunkPort(), Scenario: trunkLong{Tone: tn.owner, AwaitByeMS: 100000}.render(t)})
+	stranger := startSIPp(t, sippOpts{Timeout: longCall, Name: "stranger", Remote: cr.SIPAddr(), Scenario: extCaller{
 		From: strangerNum, To: serviceNumber, SessionExpires: "90", AwaitByeMS: 100000,
 	}.render(t)})
 	stranger.mustPass(longCall)
